@@ -1,0 +1,63 @@
+"""`djl-parity doctor`: every part the tool needs, checked for real, as a list of findings."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True
+
+
+def _version_line(cmd: list[str]) -> str:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"failed: {exc}"
+    out = (proc.stdout + proc.stderr).strip().splitlines()
+    return out[0] if out else f"exit {proc.returncode}"
+
+
+def run_checks(data: str | None = None) -> list[Check]:
+    """Python, torch, CUDA, Java, Maven, the Java build, DJL's engine and its libtorch, the data file."""
+    from djl_bridge import jvm
+    from djl_bridge.data import data_status
+    from djl_bridge.jvm.build import is_up_to_date
+
+    checks = [Check("python", True, platform.python_version())]
+    try:
+        import torch
+
+        checks.append(Check("torch", True, f"{torch.__version__} ({torch.__file__})"))
+        cuda = torch.cuda.is_available()
+        checks.append(Check("cuda", cuda, torch.cuda.get_device_name(0) if cuda else "not available (CPU only)",
+                            required=False))
+    except ImportError as exc:
+        checks.append(Check("torch", False, f"not importable: {exc}"))
+    for tool, cmd in (("java", ["java", "-version"]), ("maven", ["mvn", "-v"])):
+        found = shutil.which(cmd[0])
+        checks.append(Check(tool, found is not None, _version_line(cmd) if found else f"{cmd[0]} not on PATH"))
+    checks.append(Check("java build", is_up_to_date(), str(jvm.runtime.java_dir() / "target" / jvm.runtime.JAR_NAME)
+                        if is_up_to_date() else "missing or stale: run `djl-parity setup`"))
+    try:
+        info = jvm.start()
+        checks.append(Check("jvm", True, f"Java {info.java_version}, started in {info.started_in_s:.2f} s"))
+        checks.append(Check("djl", True, f"DJL {info.djl_version}, engine {info.engine} {info.engine_version}"))
+        checks.append(Check("libtorch", True, f"{info.libtorch_dir} (mode: {info.policy.mode}, "
+                                               f"shared with Python torch {info.policy.torch_version})"))
+    except (jvm.BridgeSetupError, jvm.JavaError) as exc:
+        checks.append(Check("jvm", False, str(exc)))
+    ok, detail = data_status(data)
+    checks.append(Check("data", ok, detail))
+    return checks
+
+
+def as_json(checks: list[Check]) -> dict:
+    return {"ok": all(c.ok for c in checks if c.required), "checks": [asdict(c) for c in checks]}

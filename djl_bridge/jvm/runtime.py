@@ -1,0 +1,159 @@
+"""The JVM's lifecycle: the Maven-built classpath, the one-libtorch policy, start once per process.
+
+JPype can start one JVM per process and never restart it, so :func:`start` is idempotent and
+every caller goes through it. DJL runs offline and its PyTorch engine is pointed at the very
+``torch/lib`` folder of the Python environment's torch 2.7.1, so Python and Java share one
+libtorch (same files, same kernels) in one process, whichever of the two loads it first.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The libtorch that DJL 0.35.1's PyTorch engine (and its JNI) is built for.
+DJL_LIBTORCH_VERSION = "2.7.1"
+JAVA_DIR_ENV = "DJL_PARITY_JAVA_DIR"
+JAR_NAME = "djl-parity-java.jar"
+
+
+class BridgeSetupError(RuntimeError):
+    """The JVM side cannot start; the message says exactly what to do."""
+
+
+def java_dir() -> Path:
+    """The Maven project (``$DJL_PARITY_JAVA_DIR`` or ``java/`` beside the package)."""
+    env = os.environ.get(JAVA_DIR_ENV)
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "java"
+
+
+def classpath() -> list[str]:
+    """Our jar and DJL's jars, as listed by the Maven build (``djl-parity setup``)."""
+    target = java_dir() / "target"
+    jar, listing = target / JAR_NAME, target / "classpath.txt"
+    if not jar.is_file() or not listing.is_file():
+        raise BridgeSetupError(
+            f"The Java side is not built ({jar} or {listing} is missing). Run `djl-parity setup`.")
+    entries = [str(jar)] + [p for p in listing.read_text().strip().split(os.pathsep) if p]
+    missing = [p for p in entries if not os.path.exists(p)]
+    if missing:
+        raise BridgeSetupError(f"Jar {missing[0]} is gone from the Maven repository. Run `djl-parity setup`.")
+    return entries
+
+
+@dataclass(frozen=True)
+class LibtorchPolicy:
+    """How the JVM gets its libtorch: shared with Python's torch (the only mode that starts)."""
+
+    mode: str
+    lib_dir: Path
+    torch_version: str
+
+
+def libtorch_policy() -> LibtorchPolicy:
+    """Share Python's libtorch when it is the build DJL expects; otherwise refuse, saying what to install.
+
+    Two libtorch copies with the same library names in one process crash or compute garbage,
+    so a torch other than 2.7.1 is refused before the JVM starts (see README, "One libtorch").
+    """
+    try:
+        version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        raise BridgeSetupError(
+            f"torch is not installed; the bridge needs torch=={DJL_LIBTORCH_VERSION} "
+            f"(pip install torch=={DJL_LIBTORCH_VERSION}).") from None
+    if version.split("+")[0] != DJL_LIBTORCH_VERSION:
+        raise BridgeSetupError(
+            f"torch {version} is installed, but DJL's PyTorch engine runs libtorch "
+            f"{DJL_LIBTORCH_VERSION} and both must share one libtorch in this process. "
+            f"Install it with: pip install torch=={DJL_LIBTORCH_VERSION}")
+    spec = importlib.util.find_spec("torch")
+    assert spec is not None and spec.origin is not None
+    lib_dir = Path(spec.origin).parent / "lib"
+    if not (lib_dir / "libtorch.so").is_file():
+        raise BridgeSetupError(f"torch {version} has no {lib_dir / 'libtorch.so'}; reinstall torch.")
+    return LibtorchPolicy("shared", lib_dir, version)
+
+
+def djl_cache_dir() -> Path:
+    from djl_bridge.data import cache_dir
+
+    return cache_dir() / "djl"
+
+
+@dataclass(frozen=True)
+class JvmInfo:
+    started_in_s: float
+    engine: str
+    engine_version: str
+    djl_version: str
+    libtorch_dir: str
+    java_version: str
+    policy: LibtorchPolicy
+
+
+_info: JvmInfo | None = None
+
+
+def _djl_settings(policy: LibtorchPolicy) -> dict[str, str]:
+    cache = str(djl_cache_dir())
+    return {
+        "PYTORCH_LIBRARY_PATH": str(policy.lib_dir),
+        "PYTORCH_VERSION": DJL_LIBTORCH_VERSION,
+        "PYTORCH_FLAVOR": "cpu",  # the JNI build with the C++11 ABI, as the PyPI wheel
+        "DJL_CACHE_DIR": cache,
+        "ENGINE_CACHE_DIR": cache,
+    }
+
+
+def start() -> JvmInfo:
+    """Start the JVM once (later calls return the same info) and load DJL's PyTorch engine."""
+    global _info
+    if _info is not None:
+        return _info
+    import jpype
+
+    if jpype.isJVMStarted():
+        raise BridgeSetupError("A JVM was started outside djl_bridge; the bridge cannot configure it.")
+    policy = libtorch_policy()
+    cp = classpath()
+    settings = _djl_settings(policy)
+    os.environ.update(settings)  # DJL reads the environment before system properties
+    options = [f"-D{k}={v}" for k, v in settings.items()] + [
+        "-Dai.djl.offline=true",
+        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+        "-Xss8m",
+    ]
+    t0 = time.perf_counter()
+    try:
+        jpype.startJVM(*options, classpath=cp, convertStrings=False)
+    except OSError as exc:
+        raise BridgeSetupError(f"Java could not start ({exc}). Install a JDK 17+ and set JAVA_HOME.") from exc
+    started = time.perf_counter() - t0
+    import jpype.imports  # noqa: F401  (enables `from ai.djl ... import`)
+
+    engine = jpype.JClass("ai.djl.engine.Engine").getInstance()
+    lib_utils = jpype.JClass("ai.djl.pytorch.jni.LibUtils")
+    System = jpype.JClass("java.lang.System")
+    _info = JvmInfo(
+        started_in_s=started,
+        engine=str(engine.getEngineName()),
+        engine_version=str(engine.getVersion()),
+        djl_version=str(engine.getDjlVersion()),
+        libtorch_dir=str(lib_utils.getLibtorchPath()),
+        java_version=str(System.getProperty("java.version")),
+        policy=policy,
+    )
+    return _info
+
+
+def jclass(name: str):
+    """A Java class by its full name (starts the JVM if needed)."""
+    start()
+    import jpype
+
+    return jpype.JClass(name)
