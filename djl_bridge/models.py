@@ -1,0 +1,130 @@
+"""The notebook's models: ``RNNModel`` around a torch RNN/GRU/LSTM and the hand-written
+``RNNModelScratch`` step functions, written with the Java code's exact operation order."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+State = list[torch.Tensor]
+MODEL_NAMES = ("rnn", "gru", "lstm", "deep-lstm", "bilstm",
+               "rnn-scratch", "gru-scratch", "lstm-scratch")
+_LAYERS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def one_hot_time_major(X: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """(batch, steps) indices -> (steps, batch, vocab) float32, as DJL's transpose + oneHot."""
+    return F.one_hot(X.T.long(), vocab_size).float()
+
+
+class RNNModel(nn.Module):
+    """Time-major recurrent layer ("rnn" is tanh) followed by ``Linear(vocab)`` (spec "Model")."""
+
+    def __init__(self, kind: str, vocab_size: int, hidden: int, layers: int = 1,
+                 bidirectional: bool = False) -> None:
+        super().__init__()
+        if kind not in _LAYERS:
+            raise ValueError(f"unknown recurrent layer {kind!r}: expected one of {list(_LAYERS)}")
+        self.kind, self.vocab_size = kind, vocab_size
+        self.rnn = _LAYERS[kind](vocab_size, hidden, layers, bidirectional=bidirectional)
+        self.linear = nn.Linear(hidden * (2 if bidirectional else 1), vocab_size)
+
+    def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        inputs = one_hot_time_major(X, self.vocab_size)
+        if self.kind == "lstm":
+            Y, (H, C) = self.rnn(inputs, None if state is None else tuple(state))
+            new_state = [H, C]
+        else:
+            Y, H = self.rnn(inputs, None if state is None else state[0])
+            new_state = [H]
+        return self.linear(Y.reshape(-1, Y.shape[-1])), new_state
+
+
+def _rnn_step(X, H, W_xh, W_hh, b_h):
+    return [torch.tanh(X @ W_xh + H @ W_hh + b_h)]
+
+
+def _gru_step(X, H, W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h):
+    # the Java code adds the bias to the hidden term first: X W + (H W + b)
+    Z = torch.sigmoid(X @ W_xz + (H @ W_hz + b_z))
+    R = torch.sigmoid(X @ W_xr + (H @ W_hr + b_r))
+    H_tilde = torch.tanh(X @ W_xh + ((R * H) @ W_hh + b_h))
+    return [Z * H + (Z * -1 + 1) * H_tilde]
+
+
+def _lstm_step(X, H, C, W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o, W_xc, W_hc, b_c):
+    I = torch.sigmoid(X @ W_xi + (H @ W_hi + b_i))
+    F_ = torch.sigmoid(X @ W_xf + (H @ W_hf + b_f))
+    O = torch.sigmoid(X @ W_xo + (H @ W_ho + b_o))
+    C_tilde = torch.tanh(X @ W_xc + (H @ W_hc + b_c))
+    C = F_ * C + I * C_tilde
+    return [O * torch.tanh(C), C]
+
+
+# kind -> (gate groups of (W_x*, W_h*, b_*), number of state arrays, step function)
+_SCRATCH = {
+    "rnn": (("h",), 1, _rnn_step),
+    "gru": (("z", "r", "h"), 1, _gru_step),
+    "lstm": (("i", "f", "o", "c"), 2, _lstm_step),
+}
+
+
+class RNNModelScratch(nn.Module):
+    """Hand-written RNN/GRU/LSTM (spec "Scratch models"): parameters named as in the notebooks."""
+
+    def __init__(self, kind: str, vocab_size: int, hidden: int) -> None:
+        super().__init__()
+        if kind not in _SCRATCH:
+            raise ValueError(f"unknown scratch model {kind!r}: expected one of {list(_SCRATCH)}")
+        gates, self.num_states, self._step = _SCRATCH[kind]
+        self.kind, self.vocab_size, self.hidden = kind, vocab_size, hidden
+        shapes = {}
+        for g in gates:
+            shapes |= {f"W_x{g}": (vocab_size, hidden), f"W_h{g}": (hidden, hidden),
+                       f"b_{g}": (hidden,)}
+        shapes |= {"W_hq": (hidden, vocab_size), "b_q": (vocab_size,)}
+        self.param_names: list[str] = list(shapes)
+        for name, shape in shapes.items():
+            self.register_parameter(name, nn.Parameter(torch.zeros(shape)))
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        return [getattr(self, n) for n in self.param_names]
+
+    def begin_state(self, batch_size: int, device: torch.device | str = "cpu") -> State:
+        return [torch.zeros(batch_size, self.hidden, device=device)
+                for _ in range(self.num_states)]
+
+    def forward(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        *step_params, W_hq, b_q = self.params
+        outputs = []
+        for X_t in one_hot_time_major(X, self.vocab_size):
+            state = self._step(X_t, *state, *step_params)
+            outputs.append(state[0] @ W_hq + b_q)
+        return torch.cat(outputs), state
+
+
+def build_model(name: str, vocab_size: int, hidden: int, layers: int = 1) -> nn.Module:
+    """A model by notebook name; ``layers`` applies to the concise models only
+    ("deep-lstm" and "bilstm" use it as given, the notebooks use 2)."""
+    if name.endswith("-scratch") and name[:-8] in _SCRATCH:
+        return RNNModelScratch(name[:-8], vocab_size, hidden)
+    if name in _LAYERS:
+        return RNNModel(name, vocab_size, hidden, layers)
+    if name == "deep-lstm":
+        return RNNModel("lstm", vocab_size, hidden, layers)
+    if name == "bilstm":
+        return RNNModel("lstm", vocab_size, hidden, layers, bidirectional=True)
+    raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
+
+
+@torch.no_grad()
+def init_djl_(model: nn.Module, generator: torch.Generator) -> None:
+    """DJL's initialisation: every weight N(0, 0.01), every bias zero, drawn in DJL's
+    parameter order (``params.djl_names``) from ``generator`` (a CPU generator)."""
+    from djl_bridge.params import djl_parameters  # params.py imports this module
+    for name, p in djl_parameters(model):
+        if name.endswith(("BIAS", "_bias")) or name.startswith("b_"):
+            p.zero_()
+        else:
+            p.copy_(torch.normal(0.0, 0.01, tuple(p.shape), generator=generator))

@@ -1,0 +1,72 @@
+"""The one mapping between DJL parameter names/layout and the port's parameters.
+
+Concise models (Java ``RNNModel`` adds child "rnn", then "linear"): DJL keeps, per layer,
+all WEIGHTs (l i2h, l h2h, r i2h, r h2h) then all BIASes, named
+``01rnn_{l|r}_{layer}_{i2h|h2h}_{WEIGHT|BIAS}``, then ``02linear_weight`` (vocab, dirs*hidden)
+and ``02linear_bias``. Both sides use libtorch's gate order and shapes, so the mapping is
+names only: l -> forward, r -> ``_reverse``, i2h -> ``ih``, h2h -> ``hh``.
+Scratch models: the notebook's names (``W_xh`` ...), identity.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from djl_bridge.models import RNNModel, RNNModelScratch
+
+
+def djl_parameters(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """(DJL name, port parameter) pairs in DJL's order."""
+    if isinstance(model, RNNModelScratch):
+        return list(zip(model.param_names, model.params))
+    if not isinstance(model, RNNModel):
+        raise TypeError(f"no DJL mapping for {type(model).__name__}")
+    rnn = model.rnn
+    dirs = ("l", "r") if rnn.bidirectional else ("l",)
+    pairs = []
+    for layer in range(rnn.num_layers):
+        for djl_type, torch_type in (("WEIGHT", "weight"), ("BIAS", "bias")):
+            for d in dirs:
+                for gate, torch_gate in (("i2h", "ih"), ("h2h", "hh")):
+                    attr = f"{torch_type}_{torch_gate}_l{layer}" + ("_reverse" if d == "r" else "")
+                    pairs.append((f"01rnn_{d}_{layer}_{gate}_{djl_type}", getattr(rnn, attr)))
+    pairs += [("02linear_weight", model.linear.weight), ("02linear_bias", model.linear.bias)]
+    return pairs
+
+
+def djl_names(model: nn.Module) -> list[str]:
+    return [name for name, _ in djl_parameters(model)]
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy().copy()
+
+
+def to_djl(model: nn.Module) -> dict[str, np.ndarray]:
+    """Parameter values as DJL names and layout, in DJL order."""
+    return {name: _numpy(p) for name, p in djl_parameters(model)}
+
+
+def grads_to_djl(model: nn.Module) -> dict[str, np.ndarray]:
+    """Gradients as DJL names and layout (zeros where a parameter has no gradient yet)."""
+    return {name: _numpy(p.grad) if p.grad is not None else np.zeros(tuple(p.shape), np.float32)
+            for name, p in djl_parameters(model)}
+
+
+@torch.no_grad()
+def from_djl(model: nn.Module, arrays: Mapping[str, np.ndarray]) -> None:
+    """Copy DJL-named arrays into the model exactly; every name must match, every shape too."""
+    pairs = djl_parameters(model)
+    expected = {name for name, _ in pairs}
+    missing, extra = expected - set(arrays), set(arrays) - expected
+    if missing or extra:
+        raise KeyError(f"DJL parameters do not match {type(model).__name__}: "
+                       f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    for name, p in pairs:
+        value = np.asarray(arrays[name])
+        if value.shape != tuple(p.shape):
+            raise ValueError(f"{name}: DJL shape {value.shape} != port shape {tuple(p.shape)}")
+        p.copy_(torch.from_numpy(value.astype(np.float32, copy=False)))
