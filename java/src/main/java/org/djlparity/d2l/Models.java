@@ -1,0 +1,90 @@
+package org.djlparity.d2l;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.recurrent.GRU;
+import ai.djl.nn.recurrent.LSTM;
+import ai.djl.nn.recurrent.RNN;
+import ai.djl.nn.recurrent.RecurrentBlock;
+
+import org.djlparity.fix.LayoutFixedLstm;
+
+/** Builds the notebooks' models by name. */
+public final class Models {
+
+    private Models() {}
+
+    /**
+     * Kinds: rnn, gru, lstm, deep-lstm, bilstm (concise RNNModel, layers as given) and
+     * rnn-scratch, gru-scratch, lstm-scratch. layoutFix swaps DJL's LSTM for {@link
+     * LayoutFixedLstm} (LSTM kinds only).
+     */
+    public static Object create(
+            String kind,
+            int vocabSize,
+            int hidden,
+            int layers,
+            boolean layoutFix,
+            Device device,
+            NDManager manager) {
+        RecurrentBlock layer;
+        switch (kind) {
+            case "rnn-scratch":
+                return ScratchModels.rnn(vocabSize, hidden, device, manager);
+            case "gru-scratch":
+                return ScratchModels.gru(vocabSize, hidden, device, manager);
+            case "lstm-scratch":
+                return ScratchModels.lstm(vocabSize, hidden, device, manager);
+            case "rnn":
+                layer =
+                        RNN.builder()
+                                .setNumLayers(layers)
+                                .setStateSize(hidden)
+                                .optReturnState(true)
+                                .optBatchFirst(false)
+                                .setActivation(RNN.Activation.TANH)
+                                .build();
+                break;
+            case "gru":
+                layer =
+                        GRU.builder()
+                                .setNumLayers(layers)
+                                .setStateSize(hidden)
+                                .optReturnState(true)
+                                .optBatchFirst(false)
+                                .build();
+                break;
+            case "lstm":
+            case "deep-lstm":
+            case "bilstm":
+                boolean bi = "bilstm".equals(kind);
+                if (layoutFix) {
+                    layer =
+                            LayoutFixedLstm.builder()
+                                    .setNumLayers(layers)
+                                    .setStateSize(hidden)
+                                    .optReturnState(true)
+                                    .optBatchFirst(false)
+                                    .optBidirectional(bi)
+                                    .build();
+                } else {
+                    layer =
+                            LSTM.builder()
+                                    .setNumLayers(layers)
+                                    .setStateSize(hidden)
+                                    .optReturnState(true)
+                                    .optBatchFirst(false)
+                                    .optBidirectional(bi)
+                                    .build();
+                }
+                break;
+            default:
+                throw new IllegalArgumentException(
+                        "unknown model kind '"
+                                + kind
+                                + "' (rnn, gru, lstm, deep-lstm, bilstm, rnn-scratch,"
+                                + " gru-scratch, lstm-scratch)");
+        }
+        return new RNNModel(layer, vocabSize);
+    }
+}
