@@ -72,3 +72,121 @@ def doctor(as_json: bool, data: str | None) -> None:
             click.echo(f"{mark} {c.name:<11} {c.detail}")
         click.echo("all required parts present" if report["ok"] else "some required parts are missing")
     sys.exit(0 if report["ok"] else 3)
+
+
+def run_options(f):
+    """The options that describe one notebook run (shared by `train` and `compare`)."""
+    from djl_bridge.config import MODELS
+
+    opts = [
+        click.option("--model", type=click.Choice(MODELS), default="bilstm", show_default=True,
+                     help="Recurrent model; bilstm is the bi-RNN notebook's, the others its siblings'."),
+        click.option("--epochs", type=int, default=500, show_default=True, help="Training epochs."),
+        click.option("--lr", type=int, default=None, help="Learning rate, an int as in trainCh8 [model's notebook]."),
+        click.option("--hidden", type=int, default=None, help="Hidden units [256; rnn-scratch 512]."),
+        click.option("--layers", type=int, default=None, help="Recurrent layers [bilstm, deep-lstm 2; others 1]."),
+        click.option("--batch-size", type=int, default=32, show_default=True),
+        click.option("--num-steps", type=int, default=35, show_default=True, help="Time steps per window."),
+        click.option("--max-tokens", type=int, default=10000, show_default=True,
+                     help="Corpus tokens used (the first N characters)."),
+        click.option("--offset", type=int, default=None,
+                     help="Dataset offset in [0, num-steps) [random: seeded in Python, unseeded in Java]."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Python side's generators."),
+        click.option("--random-iter", is_flag=True, help="Random sampling instead of the notebook's sequential."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
+        click.option("--mode", type=click.Choice(["parity", "fast"]), default="parity", show_default=True,
+                     help="Python side: DJL's exact op sequence, or the fastest PyTorch form of the same maths."),
+        click.option("--layout-fix", is_flag=True,
+                     help="Java side: run bidirectional LSTMs through the layout-corrected block "
+                          "(a documented deviation; without it DJL fails as published)."),
+        click.option("--data", type=click.Path(dir_okay=False), default=None,
+                     help="The Time Machine text [$DJL_PARITY_DATA, cache, download]."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _config(kwargs: dict):
+    from djl_bridge.config import ConfigError, RunConfig
+    from djl_bridge.data import DataError, resolve_data_file
+
+    data = kwargs.pop("data")
+    try:
+        cfg = RunConfig(**kwargs).resolved()
+        if cfg.device == "cuda":
+            from djl_bridge.device import resolve_device
+
+            resolve_device("cuda")
+        return cfg, resolve_data_file(data)
+    except (ConfigError, DataError, ValueError) as exc:
+        raise InputError(str(exc)) from None
+
+
+class _EpochProgress:
+    """A progress bar on stderr with the running perplexity."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                                     item_show_func=lambda s: s)
+        self.bar.__enter__()
+
+    def __call__(self, epoch: int, ppl: float, speed: float) -> None:
+        self.bar.update(1, f"ppl {ppl:.2f}  {speed:,.0f} tok/s")
+
+    def close(self) -> None:
+        self.bar.__exit__(None, None, None)
+
+
+@main.command()
+@click.option("--impl", type=click.Choice(["python", "djl"]), required=True,
+              help="python: the PyTorch port; djl: the Java helpers on real DJL through JPype.")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/train", show_default=True,
+              help="Folder for metrics.json and perplexity.png.")
+@run_options
+def train(impl: str, out: str, **kwargs) -> None:
+    """Train the notebook's model on one side and print the notebook's final lines.
+
+    Writes OUT/metrics.json (config, per-epoch perplexity and tokens/s, vocabulary, offset,
+    predictions) and OUT/perplexity.png (the animator's curve), whole or not at all.
+    """
+    from pathlib import Path
+
+    from djl_bridge import runs
+    from djl_bridge.outputs import OutputDirError, check_writable
+
+    cfg, data = _config(kwargs)
+    try:
+        check_writable(Path(out))
+    except OutputDirError as exc:
+        raise InputError(str(exc)) from None
+    progress = _EpochProgress(cfg.epochs, f"{impl} {cfg.model}")
+    try:
+        result = _run_side(impl, cfg, data, progress)
+    finally:
+        progress.close()
+    for line in result.printed_lines():
+        click.echo(line)
+    for dev in result.deviations:
+        click.echo(f"deviation: {dev}", err=True)
+    runs.write_run(result, Path(out))
+    click.echo(f"wrote {Path(out) / 'metrics.json'} and {Path(out) / 'perplexity.png'}", err=True)
+
+
+def _run_side(impl: str, cfg, data, progress):
+    from djl_bridge import runs
+
+    try:
+        if impl == "python":
+            return runs.run_python(cfg, data, progress)
+        from djl_bridge.jvm import BridgeSetupError, JavaError
+        from djl_bridge.jvm.djl_side import run_djl
+
+        try:
+            return run_djl(cfg, data, progress)
+        except BridgeSetupError as exc:
+            raise SetupFailure(str(exc)) from None
+        except JavaError as exc:
+            raise click.ClickException(f"the Java side failed: {exc.root_cause()}") from None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None

@@ -126,6 +126,8 @@ def start() -> JvmInfo:
     options = [f"-D{k}={v}" for k, v in settings.items()] + [
         "-Dai.djl.offline=true",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+        # trainCh8 leaves its Model to the garbage collector, as the notebook does; keep that quiet
+        "-Dorg.slf4j.simpleLogger.log.ai.djl.BaseModel=error",
         "-Xss8m",
     ]
     t0 = time.perf_counter()

@@ -1,0 +1,64 @@
+"""One run's settings, shared by both sides; defaults reproduce the notebook cell."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+MODELS = ("bilstm", "lstm", "deep-lstm", "gru", "rnn", "rnn-scratch", "gru-scratch", "lstm-scratch")
+
+#: (hidden, layers, lr) of the notebook that uses each model; bilstm is the bi-RNN notebook's cell.
+MODEL_DEFAULTS: dict[str, tuple[int, int, int]] = {
+    "bilstm": (256, 2, 1),
+    "lstm": (256, 1, 1),
+    "deep-lstm": (256, 2, 2),
+    "gru": (256, 1, 1),
+    "rnn": (256, 1, 1),
+    "rnn-scratch": (512, 1, 1),
+    "gru-scratch": (256, 1, 1),
+    "lstm-scratch": (256, 1, 1),
+}
+
+
+class ConfigError(ValueError):
+    """A setting is out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What one notebook run does. ``None`` for hidden/layers/lr means the model's notebook default."""
+
+    model: str = "bilstm"
+    epochs: int = 500
+    lr: int | None = None
+    hidden: int | None = None
+    layers: int | None = None
+    batch_size: int = 32
+    num_steps: int = 35
+    max_tokens: int = 10000
+    offset: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    mode: str = "parity"
+    random_iter: bool = False
+    layout_fix: bool = False
+
+    def resolved(self) -> RunConfig:
+        """The same config with the model's notebook defaults filled in, validated."""
+        if self.model not in MODELS:
+            raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        hidden, layers, lr = MODEL_DEFAULTS[self.model]
+        cfg = replace(self, hidden=self.hidden or hidden, layers=self.layers or layers,
+                      lr=self.lr if self.lr is not None else lr)
+        for name in ("epochs", "lr", "hidden", "layers", "batch_size", "num_steps", "max_tokens"):
+            if getattr(cfg, name) <= 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")
+        if cfg.model.endswith("-scratch") and cfg.layers != 1:
+            raise ConfigError(f"{cfg.model} has one layer (the notebook's scratch model); drop --layers")
+        if cfg.offset is not None and not 0 <= cfg.offset < cfg.num_steps:
+            raise ConfigError(f"--offset must be in [0, num_steps={cfg.num_steps}), got {cfg.offset}")
+        if cfg.mode not in ("parity", "fast"):
+            raise ConfigError(f"--mode must be parity or fast, got {cfg.mode!r}")
+        return cfg
+
+    def as_dict(self) -> dict:
+        return asdict(self)

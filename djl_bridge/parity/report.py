@@ -1,0 +1,207 @@
+"""The comparison's reports: report.json (versioned schema), report.md and a self-contained report.html."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from djl_bridge.outputs import staged_outputs, write_json
+from djl_bridge.parity.compare import StageResult
+from djl_bridge.parity.divergences import by_name
+
+SCHEMA = "djl-parity/report/1"
+ZERO_FLOOR = 1e-12  # where an exact zero difference is drawn on a log axis
+
+
+@dataclass
+class Report:
+    """Everything a comparison found, ready to be written."""
+
+    config: dict
+    init: str
+    stages: list[StageResult]
+    environment: dict
+    java_ppl: list[float] = field(default_factory=list)
+    python_ppl: list[float] = field(default_factory=list)
+    java_step_loss: list[float] = field(default_factory=list)
+    python_step_loss: list[float] = field(default_factory=list)
+    predictions: dict[str, dict[str, str]] = field(default_factory=dict)
+    deviations: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.stages)
+
+    def verdict(self) -> str:
+        failed = [s.stage for s in self.stages if not s.passed]
+        identical = sum(s.status == "identical" for s in self.stages)
+        if failed:
+            return f"FAIL: {len(failed)} stage(s) differ without explanation or beyond tolerance: {', '.join(failed)}"
+        return (f"PASS: {identical} of {len(self.stages)} stages bit-identical, the rest within tolerance "
+                f"or explained by a named cause")
+
+    def causes(self) -> list[dict]:
+        names = sorted({s.cause for s in self.stages if s.cause})
+        return [{"name": n, "cause": by_name(n).cause, "shown_by": by_name(n).shown_by} for n in names]
+
+    def as_json(self) -> dict:
+        return {
+            "schema": SCHEMA, "passed": self.passed, "verdict": self.verdict(), "config": self.config,
+            "init": self.init, "environment": self.environment, "deviations": self.deviations,
+            "stages": [s.as_dict() for s in self.stages], "causes": self.causes(),
+            "series": {"java_perplexity": self.java_ppl, "python_perplexity": self.python_ppl,
+                       "java_step_loss": self.java_step_loss, "python_step_loss": self.python_step_loss},
+            "predictions": self.predictions,
+        }
+
+
+def _fmt(x: float) -> str:
+    return "0" if x == 0 else f"{x:.3g}"
+
+
+def stage_rows(report: Report) -> list[list[str]]:
+    head = ["stage", "verdict", "tolerance", "elements", "differing", "max |Δ|", "max rel", "max ULP",
+            "first out of tolerance", "cause"]
+    rows = [[s.stage, s.status, s.tolerance, str(s.count), str(s.mismatched), _fmt(s.max_abs), _fmt(s.max_rel),
+             str(s.max_ulp), s.first_bad or "", s.cause or s.note] for s in report.stages]
+    return [head, *rows]
+
+
+def grad_rows(report: Report) -> list[list[str]]:
+    stage = next((s for s in report.stages if s.stage == "step1.grads"), None)
+    if stage is None:
+        return []
+    rows = [[d["name"], str(d["count"]), str(d["mismatched"]), _fmt(d["max_abs"]), _fmt(d["max_rel"]),
+             str(d["max_ulp"])] for d in stage.details]
+    return [["parameter", "elements", "differing", "max |Δ|", "max rel", "max ULP"], *rows]
+
+
+def _md_table(rows: list[list[str]]) -> str:
+    if not rows:
+        return "_none_\n"
+    esc = [[c.replace("|", "\\|") for c in r] for r in rows]
+    lines = ["| " + " | ".join(esc[0]) + " |", "|" + "---|" * len(esc[0])]
+    lines += ["| " + " | ".join(r) + " |" for r in esc[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(report: Report) -> str:
+    cfg = report.config
+    out = [f"# djl-parity comparison: {cfg['model']}, {cfg['epochs']} epoch(s)\n",
+           f"**{report.verdict()}**\n",
+           f"Initial weights created on the {report.init} side and moved exactly to the other; "
+           f"Python mode `{cfg['mode']}`.\n", "## Stages\n", _md_table(stage_rows(report))]
+    if report.causes():
+        out += ["\n## Named causes\n"] + [f"- **{c['name']}**: {c['cause']} (shown by `{c['shown_by']}`)\n"
+                                          for c in report.causes()]
+    if report.deviations:
+        out += ["\n## Deviations from the published notebook\n"] + [f"- {d}\n" for d in report.deviations]
+    out += ["\n## Gradients of the first step, per parameter\n", _md_table(grad_rows(report))]
+    if report.predictions:
+        out += ["\n## Predictions\n", _md_table([["prefix", "java (DJL)", "python (PyTorch)"]] + [
+            [p, v.get("java", ""), v.get("python", "")] for p, v in report.predictions.items()])]
+    out += ["\n## Environment\n"] + [f"- {k}: {v}\n" for k, v in report.environment.items()]
+    out += ["\n## Configuration\n"] + [f"- {k}: {v}\n" for k, v in cfg.items()]
+    return "".join(out)
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def figures(report: Report) -> dict[str, str]:
+    """Base64 PNGs: the perplexity curves overlaid, and the per-step loss difference on a log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    if report.java_ppl or report.python_ppl:
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        ax.plot(range(1, len(report.java_ppl) + 1), report.java_ppl, "o-", label="Java (DJL)", lw=3, alpha=0.6)
+        ax.plot(range(1, len(report.python_ppl) + 1), report.python_ppl, "x--", label="Python (PyTorch port)")
+        ax.set(xlabel="epoch", ylabel="perplexity", title="Training perplexity per epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        out["perplexity"] = _png(fig)
+        plt.close(fig)
+    n = min(len(report.java_step_loss), len(report.python_step_loss))
+    if n:
+        diffs = [abs(a - b) for a, b in zip(report.java_step_loss[:n], report.python_step_loss[:n])]
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        ax.semilogy(range(1, n + 1), [max(d, ZERO_FLOOR) for d in diffs], "o-", ms=3)
+        ax.axhline(ZERO_FLOOR, color="grey", lw=0.8, ls=":")
+        ax.text(1, ZERO_FLOOR * 1.6, "bottom line = identical (difference 0)", fontsize=8, color="grey")
+        ax.set(xlabel="training step", ylabel="|loss Java − loss Python|", title="Per-step loss difference")
+        ax.grid(alpha=0.3, which="both")
+        out["step_loss"] = _png(fig)
+        plt.close(fig)
+    return out
+
+
+def _html_table(rows: list[list[str]], status_col: int | None = None) -> str:
+    if not rows:
+        return "<p><em>none</em></p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = []
+    for r in rows[1:]:
+        cls = ""
+        if status_col is not None:
+            cls = {"identical": "ok", "within tolerance": "ok", "explained": "expl", "blocked": "expl"}.get(
+                r[status_col], "bad")
+        body.append(f"<tr class='{cls}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def to_html(report: Report) -> str:
+    figs = figures(report)
+    cfg = report.config
+    verdict_cls = "ok" if report.passed else "bad"
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>djl-parity: {html.escape(cfg['model'])}</title><style>",
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}",
+        "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;",
+        "padding:3px 6px;text-align:left}th{background:#f3f3f3}tr.ok td:nth-child(2){color:#17692d}",
+        "tr.expl td:nth-child(2){color:#8a5a00}tr.bad td:nth-child(2){color:#b00020;font-weight:bold}",
+        ".verdict{padding:.8em 1em;border-radius:6px;font-size:1.1em}.verdict.ok{background:#e5f5e9}",
+        ".verdict.bad{background:#fde8ea}code{background:#f3f3f3;padding:0 3px}</style></head><body>",
+        f"<h1>djl-parity: {html.escape(cfg['model'])}, {cfg['epochs']} epoch(s)</h1>",
+        f"<p class='verdict {verdict_cls}'>{html.escape(report.verdict())}</p>",
+        f"<p>Initial weights created on the <b>{html.escape(report.init)}</b> side and moved exactly to the "
+        f"other. Python mode <code>{html.escape(cfg['mode'])}</code>.</p>",
+        "<h2>Stages</h2>", _html_table(stage_rows(report), status_col=1),
+    ]
+    if report.causes():
+        parts.append("<h2>Named causes</h2><ul>" + "".join(
+            f"<li><b>{html.escape(c['name'])}</b>: {html.escape(c['cause'])} "
+            f"(shown by <code>{html.escape(c['shown_by'])}</code>)</li>" for c in report.causes()) + "</ul>")
+    if report.deviations:
+        parts.append("<h2>Deviations from the published notebook</h2><ul>" + "".join(
+            f"<li>{html.escape(d)}</li>" for d in report.deviations) + "</ul>")
+    for key, title in (("perplexity", "Perplexity, both sides"), ("step_loss", "Per-step loss difference")):
+        if key in figs:
+            parts.append(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{figs[key]}'>")
+    parts += ["<h2>Gradients of the first step, per parameter</h2>", _html_table(grad_rows(report))]
+    if report.predictions:
+        parts += ["<h2>Predictions</h2>", _html_table([["prefix", "Java (DJL)", "Python (PyTorch)"]] + [
+            [p, v.get("java", ""), v.get("python", "")] for p, v in report.predictions.items()])]
+    parts += ["<h2>Environment</h2>", _html_table([["what", "value"]] + [[k, str(v)] for k, v in
+                                                                        report.environment.items()]),
+              "<h2>Configuration</h2>", _html_table([["setting", "value"]] + [[k, str(v)] for k, v in cfg.items()]),
+              "</body></html>"]
+    return "\n".join(parts)
+
+
+def write_report(report: Report, out_dir: Path) -> None:
+    """report.json, report.md and report.html, written whole or not at all."""
+    with staged_outputs(out_dir) as stage:
+        write_json(stage / "report.json", report.as_json())
+        (stage / "report.md").write_text(to_markdown(report))
+        (stage / "report.html").write_text(to_html(report))
