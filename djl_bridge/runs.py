@@ -9,9 +9,9 @@ from pathlib import Path
 
 from djl_bridge.config import RunConfig
 from djl_bridge.outputs import staged_outputs, write_json
+from djl_bridge.trace import PREFIXES
 
 EpochCallback = Callable[[int, float, float], None]
-PREFIXES = ("time traveller", "traveller")
 
 
 @dataclass

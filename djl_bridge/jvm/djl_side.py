@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from djl_bridge.config import RunConfig
-from djl_bridge.jvm.errors import capture_java_output, java_errors
+from djl_bridge.jvm.convert import to_ndarray, to_numpy
+from djl_bridge.jvm.errors import JavaError, capture_java_output, java_call
 from djl_bridge.jvm.runtime import jclass, start
 from djl_bridge.runs import EpochCallback, RunResult
+from djl_bridge.trace import NUM_PREDS, PREFIXES, StepTrace, Trace, joined_tokens, state_arrays
 
 D2L = "org.djlparity.d2l."
+BRIDGE = "org.djlparity.bridge."
 LAYOUT_FIX_DEVIATION = (
     "layout-fix: bidirectional LSTM layers run through org.djlparity.fix.LayoutFixedLstm, which hands "
     "libtorch DJL's parameters in per-(layer, direction) order; the published notebook fails on DJL's "
@@ -52,7 +57,7 @@ def prepare(cfg: RunConfig, data: Path) -> JavaSetup:
     start()
     cfg = cfg.resolved()
     device = djl_device(cfg)
-    with java_errors():
+    with java_call():
         jclass("ai.djl.engine.Engine").getInstance().setRandomSeed(cfg.seed)
         manager = jclass("ai.djl.ndarray.NDManager").newBaseManager(device)
         builder = (jclass(D2L + "TimeMachineDataset").builder()
@@ -89,16 +94,104 @@ def run_djl(cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None) -
 
     listener = jpype.JProxy(D2L + "EpochListener", dict(onEpoch=epoch_done))
     try:
-        with capture_java_output() as out, java_errors():
+        with capture_java_output() as out, java_call():
             jclass(D2L + "TimeMachine").trainCh8(setup.net, setup.dataset, setup.vocab, cfg.lr, cfg.epochs,
                                                  setup.device, cfg.random_iter, setup.manager, listener)
         final_line, *preds = out.lines[-3:]
         return RunResult(
             "djl", cfg.as_dict(), str(setup.device), int(setup.dataset.getOffset()),
             [str(t) for t in setup.vocab.idxToToken()], perplexities, speeds, final_line,
-            dict(zip(("time traveller", "traveller"), preds)), deviations_of(cfg),
+            dict(zip(PREFIXES, preds)), deviations_of(cfg),
             environment={"java": info.java_version, "djl": info.djl_version,
                          "engine": f"{info.engine} {info.engine_version}", "libtorch": info.libtorch_dir},
         )
     finally:
         setup.manager.close()
+
+
+def _named(names: list[str], arrays: Any) -> dict[str, np.ndarray]:
+    return {n: to_numpy(a) for n, a in zip(names, arrays)}
+
+
+def java_data(cfg: RunConfig, data: Path) -> tuple[JavaSetup, Trace]:
+    """Prepare the Java side and record its text and data stages (the offset is read back)."""
+    cfg = cfg.resolved()
+    setup = prepare(cfg, data)
+    TimeMachine = jclass(D2L + "TimeMachine")
+    with java_call():
+        path = jclass("java.io.File")(str(data)).toPath()
+        lines = TimeMachine.readTimeMachine(path)
+        tokens = [[str(t) for t in line] for line in TimeMachine.tokenize(lines, "char")]
+        xs, ys = [], []
+        for batch in setup.dataset.getData(setup.manager):
+            xs.append(to_numpy(batch.getData().head()))
+            ys.append(to_numpy(batch.getLabels().head()))
+            batch.close()
+    trace = Trace([str(s) for s in lines], joined_tokens(tokens), [str(t) for t in setup.vocab.idxToToken()],
+                  [int(i) for i in setup.dataset.getCorpus()], int(setup.dataset.getOffset()),
+                  np.stack(xs), np.stack(ys))
+    return setup, trace
+
+
+def probe_as_published(cfg: RunConfig, data: Path) -> JavaError | None:
+    """Run one training-mode forward of the model exactly as published (no layout fix); its error, if any."""
+    cfg = replace(cfg.resolved(), layout_fix=False)
+    setup = prepare(cfg, data)
+    try:
+        with java_call():
+            jclass(BRIDGE + "Params").initialize(setup.net, setup.manager, _input_shape(cfg))
+    except JavaError as exc:
+        return exc
+    finally:
+        setup.manager.close()
+    return None
+
+
+def _input_shape(cfg: RunConfig) -> Any:
+    return jclass("ai.djl.ndarray.types.Shape")(cfg.batch_size, cfg.num_steps)
+
+
+def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[str, np.ndarray] | None,
+             steps: int) -> Trace:
+    """Train on the Java side step by step (the notebook's own per-batch code) and record every stage."""
+    cfg = cfg.resolved()
+    Params = jclass(BRIDGE + "Params")
+    with java_call():
+        Params.initialize(setup.net, setup.manager, _input_shape(cfg))
+        names = [str(n) for n in Params.names(setup.net)]
+        if init_params is not None:
+            for name in names:
+                Params.set(setup.net, name, to_ndarray(setup.manager, init_params[name]))
+        trace.init_params = {n: to_numpy(Params.get(setup.net, n)) for n in names}
+        session = jclass(BRIDGE + "TrainSession")(setup.net, setup.dataset, cfg.lr, setup.device,
+                                                  cfg.random_iter, setup.manager)
+        try:
+            for _ in range(cfg.epochs):
+                session.beginEpoch()
+                session.setCapture(trace.step1 is None)
+                while session.step():
+                    if len(trace.step_losses) < steps:
+                        trace.step_losses.append(float(session.lastLoss()))
+                    if trace.step1 is None:
+                        trace.step1 = _step_trace(session.lastRecord())
+                        session.setCapture(False)
+                ppl, speed = session.endEpoch()
+                trace.perplexities.append(float(ppl))
+                trace.speeds.append(float(speed))
+        finally:
+            session.close()
+        trace.final_params = {n: to_numpy(Params.get(setup.net, n)) for n in names}
+        with capture_java_output():
+            trace.predictions = {p: str(jclass(D2L + "TimeMachine").predictCh8(
+                p, NUM_PREDS, setup.net, setup.vocab, setup.device, setup.manager)) for p in PREFIXES}
+    return trace
+
+
+def _step_trace(rec: Any) -> StepTrace:
+    names = [str(n) for n in rec.names]
+    try:
+        return StepTrace(to_numpy(rec.logits), state_arrays([to_numpy(s) for s in rec.stateOut]),
+                         np.float32(rec.loss), _named(names, rec.gradsBefore), np.float64(rec.gradNorm),
+                         _named(names, rec.gradsAfter), _named(names, rec.paramsAfter))
+    finally:
+        rec.close()

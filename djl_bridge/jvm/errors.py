@@ -1,4 +1,4 @@
-"""Java exceptions as Python exceptions, and Java's stdout/stderr captured per call."""
+"""Blocks of Java calls: Java exceptions as Python exceptions, Python's autograd mode kept, output captured."""
 
 from __future__ import annotations
 
@@ -26,12 +26,29 @@ class JavaError(RuntimeError):
 
 
 @contextlib.contextmanager
-def java_errors() -> Iterator[None]:
-    """Turn any Java exception escaping the block into :class:`JavaError`."""
+def keep_torch_grad_mode() -> Iterator[None]:
+    """Restore Python's autograd mode after the block.
+
+    libtorch's grad mode is per thread, and Java and Python share one libtorch and (through JPype)
+    one thread: DJL's engine turns grad mode off when it loads, and its GradientCollector sets it.
+    """
+    import torch  # the policy requires it; its grad mode is the shared libtorch's
+
+    enabled = torch.is_grad_enabled()
+    try:
+        yield
+    finally:
+        torch.set_grad_enabled(enabled)
+
+
+@contextlib.contextmanager
+def java_call() -> Iterator[None]:
+    """Run a block of Java calls: exceptions become :class:`JavaError`, Python's grad mode is kept."""
     import jpype
 
     try:
-        yield
+        with keep_torch_grad_mode():
+            yield
     except jpype.JException as exc:
         writer = jclass("java.io.StringWriter")()
         exc.printStackTrace(jclass("java.io.PrintWriter")(writer, True))

@@ -134,9 +134,7 @@ def compare_stage(stage: str, java: np.ndarray | Mapping[str, np.ndarray] | Sequ
 
 
 def _as_array(values) -> np.ndarray:
-    if isinstance(values, np.ndarray):
-        return values
-    if values and isinstance(values[0], str) or isinstance(values, str):
+    if isinstance(values, (list, tuple)) and values and isinstance(values[0], str):
         return np.asarray(values, dtype=object)
     return np.asarray(values)
 

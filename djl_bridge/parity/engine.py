@@ -1,0 +1,141 @@
+"""The comparison: both sides from the same data and the same initial weights, stage by stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from djl_bridge.config import ConfigError, RunConfig
+from djl_bridge.parity.compare import EXPLAINED, FAILED, StageResult, blocked, compare_stage
+from djl_bridge.parity.divergences import by_name
+from djl_bridge.parity.report import Report
+from djl_bridge.trace import Trace, python_data, python_run
+
+#: Stages after the data, in the order the flow produces them.
+RUN_STAGES = ("init.params", "step1.logits", "step1.state", "step1.loss", "step1.grads", "step1.grad_norm",
+              "step1.clipped_grads", "step1.params_after", "steps.loss", "epochs.perplexity", "final.params",
+              "predictions")
+Progress = Callable[[str], None]
+
+
+def _data_stages(java: Trace, python: Trace, mode: str) -> list[StageResult]:
+    return [
+        compare_stage("lines", java.lines, python.lines, mode),
+        compare_stage("tokens", java.tokens, python.tokens, mode),
+        compare_stage("vocab", java.vocab, python.vocab, mode),
+        compare_stage("corpus", java.corpus, python.corpus, mode),
+        compare_stage("batches.x", java.batches_x, python.batches_x, mode),
+        compare_stage("batches.y", java.batches_y, python.batches_y, mode),
+    ]
+
+
+def _run_stages(java: Trace, python: Trace, mode: str) -> list[StageResult]:
+    j, p = java.step1, python.step1
+    assert j is not None and p is not None
+    return [
+        compare_stage("init.params", java.init_params, python.init_params, mode),
+        compare_stage("step1.logits", j.logits, p.logits, mode),
+        compare_stage("step1.state", j.state, p.state, mode),
+        compare_stage("step1.loss", j.loss, p.loss, mode),
+        compare_stage("step1.grads", j.grads, p.grads, mode),
+        compare_stage("step1.grad_norm", j.grad_norm, p.grad_norm, mode),
+        compare_stage("step1.clipped_grads", j.clipped_grads, p.clipped_grads, mode),
+        compare_stage("step1.params_after", j.params_after, p.params_after, mode),
+        compare_stage("steps.loss", java.step_losses, python.step_losses, mode, "step"),
+        compare_stage("epochs.perplexity", java.perplexities, python.perplexities, mode, "epoch"),
+        compare_stage("final.params", java.final_params, python.final_params, mode),
+        compare_stage("predictions", [java.predictions[k] for k in sorted(java.predictions)],
+                      [python.predictions[k] for k in sorted(python.predictions)], mode),
+    ]
+
+
+def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
+            progress: Progress | None = None) -> Report:
+    """Run the notebook on both sides from one start and compare every stage."""
+    from djl_bridge.jvm import JavaError, start
+    from djl_bridge.jvm.djl_side import deviations_of, java_data, java_run, probe_as_published
+
+    say = progress or (lambda _msg: None)
+    cfg = cfg.resolved()
+    if cfg.random_iter:
+        raise ConfigError("compare follows the notebook's sequential sampling; drop --random-iter")
+    if cfg.device == "cuda":
+        raise ConfigError("compare runs both sides on the CPU (the Java side uses DJL's CPU JNI); "
+                          "use `train --impl python --device cuda` for the GPU")
+    cfg = replace(cfg, device="cpu")
+    if init not in ("java", "python"):
+        raise ConfigError(f"--init must be java or python, got {init!r}")
+    info = start()
+    mode = cfg.mode
+    stages: list[StageResult] = []
+    bidirectional_lstm = cfg.model == "bilstm"
+
+    if bidirectional_lstm:
+        say("java: probing the notebook's bi-LSTM as published")
+        failure = probe_as_published(cfg, data)
+        stages.append(_as_published_stage(failure, mode))
+
+    say("java: text, vocabulary, corpus, batches")
+    setup, java = java_data(cfg, data)
+    say(f"python: the same stages (offset {java.offset}, read back from Java)")
+    python = python_data(cfg, data, java.offset)
+    stages += _data_stages(java, python, mode)
+
+    report_cfg = {**cfg.as_dict(), "offset": java.offset}
+    environment = _environment(info, cfg)
+    if bidirectional_lstm and not cfg.layout_fix:
+        stages += [blocked(s, mode, "djl-bilstm-parameter-layout",
+                           "the Java side cannot train this model as published; rerun with --layout-fix")
+                   for s in RUN_STAGES]
+        setup.manager.close()
+        return Report(report_cfg, init, stages, environment, deviations=deviations_of(cfg))
+    try:
+        if init == "java":
+            say(f"java: initialise, train {cfg.epochs} epoch(s)")
+            java_run(setup, java, cfg, None, steps)
+            say(f"python: same weights, train {cfg.epochs} epoch(s)")
+            python_run(python, cfg, data, java.init_params, steps)
+        else:
+            say(f"python: initialise, train {cfg.epochs} epoch(s)")
+            python_run(python, cfg, data, None, steps)
+            say(f"java: same weights, train {cfg.epochs} epoch(s)")
+            java_run(setup, java, cfg, python.init_params, steps)
+    except JavaError as exc:
+        raise RuntimeError(f"the Java side failed: {exc.root_cause()}") from exc
+    finally:
+        setup.manager.close()
+    stages += _run_stages(java, python, mode)
+    environment.update({"java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}",
+                        "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}"})
+    return Report(report_cfg, init, stages, environment, java.perplexities, python.perplexities,
+                  java.step_losses, python.step_losses,
+                  {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions},
+                  deviations_of(cfg))
+
+
+def _as_published_stage(failure, mode: str) -> StageResult:
+    """The published bi-LSTM on DJL: expected to fail with libtorch's shape error (a named divergence)."""
+    known = by_name("djl-bilstm-parameter-layout")
+    if failure is None:
+        return StageResult("java.as_published", FAILED, "fails as the spec predicts", note=(
+            "the published bi-LSTM ran on DJL's PyTorch engine: the registry entry "
+            f"{known.name} no longer holds"))
+    return StageResult("java.as_published", EXPLAINED, "fails as the spec predicts", cause=known.name,
+                       note=failure.root_cause()[:300])
+
+
+def _environment(info, cfg: RunConfig) -> dict:
+    import platform
+
+    import torch
+
+    return {
+        "DJL": info.djl_version, "DJL engine": f"{info.engine} {info.engine_version}",
+        "libtorch (Java side)": info.libtorch_dir, "libtorch mode": info.policy.mode,
+        "torch (Python side)": f"{torch.__version__} ({Path(torch.__file__).parent / 'lib'})",
+        "Java": info.java_version, "Python": platform.python_version(),
+        "device": f"java cpu(), python {cfg.device}", "mode": cfg.mode,
+        "threads": torch.get_num_threads(),
+    }
+
