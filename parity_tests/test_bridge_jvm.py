@@ -47,7 +47,7 @@ def test_java_computes_on_converted_arrays(manager):
 def test_java_exception_becomes_python_exception_with_stack(manager):
     Shape = bridge.jclass("ai.djl.ndarray.types.Shape")
     with pytest.raises(bridge.JavaError) as err:
-        with bridge.java_errors():
+        with bridge.java_call():
             manager.ones(Shape(2, 3)).reshape(Shape(7))
     assert err.value.java_class == "ai.djl.engine.EngineException"
     assert "invalid for input of size 6" in err.value.message
