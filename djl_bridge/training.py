@@ -109,9 +109,9 @@ def loss_fn(logits: torch.Tensor, labels: torch.Tensor, mode: str = "parity") ->
 @torch.no_grad()
 def grad_clipping(params: list[torch.Tensor], theta: int, mode: str = "parity") -> float:
     """Scale all gradients by theta/norm when their global norm exceeds theta; return the norm."""
-    grads = [p.grad for p in params if p.grad is not None]
     if mode == "fast":
         return float(nn.utils.clip_grad_norm_(params, theta, foreach=True))
+    grads = [p.grad for p in params if p.grad is not None]
     total = 0.0  # Java double, fed float32 sums
     for g in grads:
         total += g.pow(_scalar(2, g)).sum().item()
