@@ -61,3 +61,16 @@ def test_java_output_is_captured(jvm):
         System.err.println("to stderr")
     assert out.lines == ["to stdout"]
     assert out.stderr.strip() == "to stderr"
+
+
+def test_python_and_java_each_see_their_own_grad_mode(jvm):
+    """One libtorch, one thread: DJL rests with grad mode off, PyTorch with it on."""
+    import torch
+
+    from djl_bridge.jvm.errors import djl_grad_mode
+
+    JniUtils = bridge.jclass("ai.djl.pytorch.jni.JniUtils")
+    assert torch.is_grad_enabled()
+    with djl_grad_mode():
+        assert not JniUtils.isGradMode()
+    assert torch.is_grad_enabled()

@@ -26,28 +26,31 @@ class JavaError(RuntimeError):
 
 
 @contextlib.contextmanager
-def keep_torch_grad_mode() -> Iterator[None]:
-    """Restore Python's autograd mode after the block.
+def djl_grad_mode() -> Iterator[None]:
+    """Give Java libtorch's grad mode as DJL keeps it (off), and give Python its own back afterwards.
 
     libtorch's grad mode is per thread, and Java and Python share one libtorch and (through JPype)
-    one thread: DJL's engine turns grad mode off when it loads, and its GradientCollector sets it.
+    one thread. DJL's engine turns grad mode off when it loads and its GradientCollector turns it
+    on only while collecting, so DJL code (the scratch SGD's in-place update) relies on it being
+    off; PyTorch code relies on it being on.
     """
     import torch  # the policy requires it; its grad mode is the shared libtorch's
 
-    enabled = torch.is_grad_enabled()
+    python_mode = torch.is_grad_enabled()
+    torch.set_grad_enabled(False)
     try:
         yield
     finally:
-        torch.set_grad_enabled(enabled)
+        torch.set_grad_enabled(python_mode)
 
 
 @contextlib.contextmanager
 def java_call() -> Iterator[None]:
-    """Run a block of Java calls: exceptions become :class:`JavaError`, Python's grad mode is kept."""
+    """Run a block of Java calls: exceptions become :class:`JavaError`; grad mode as each side expects it."""
     import jpype
 
     try:
-        with keep_torch_grad_mode():
+        with djl_grad_mode():
             yield
     except jpype.JException as exc:
         writer = jclass("java.io.StringWriter")()

@@ -138,9 +138,9 @@ def start() -> JvmInfo:
     started = time.perf_counter() - t0
     import jpype.imports  # noqa: F401  (enables `from ai.djl ... import`)
 
-    from djl_bridge.jvm.errors import keep_torch_grad_mode
+    from djl_bridge.jvm.errors import djl_grad_mode
 
-    with keep_torch_grad_mode():  # DJL's engine turns libtorch's grad mode off as it loads
+    with djl_grad_mode():  # DJL's engine turns libtorch's grad mode off as it loads; Python's comes back
         engine = jpype.JClass("ai.djl.engine.Engine").getInstance()
     lib_utils = jpype.JClass("ai.djl.pytorch.jni.LibUtils")
     System = jpype.JClass("java.lang.System")

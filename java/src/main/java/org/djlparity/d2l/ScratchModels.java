@@ -83,7 +83,11 @@ public final class ScratchModels {
                 Arrays.asList("W_xh", "W_hh", "b_h", "W_hq", "b_q"), zeroStates(m, 1), fn);
     }
 
-    /** GRU: Z, R gates, candidate H~, H = Z*H + (1-Z)*H~. */
+    /**
+     * GRU: Z, R gates, candidate H~, H = Z*H + (1-Z)*H~. As in the original notebook the bias is
+     * added to the hidden term first, X W + (H W + b): float addition is not associative, and
+     * from the second batch on (non-zero biases) the other grouping rounds differently.
+     */
     public static RNNModelScratch gru(int vocabSize, int hidden, Device device, NDManager m) {
         NDList p = new NDList();
         gate(p, m, device, vocabSize, hidden); // z
@@ -96,9 +100,9 @@ public final class ScratchModels {
                     List<NDArray> outs = new ArrayList<>();
                     for (int t = 0; t < X.getShape().get(0); t++) {
                         NDArray x = X.get(t);
-                        NDArray Z = x.dot(w.get(0)).add(H.dot(w.get(1))).add(w.get(2)).getNDArrayInternal().sigmoid();
-                        NDArray R = x.dot(w.get(3)).add(H.dot(w.get(4))).add(w.get(5)).getNDArrayInternal().sigmoid();
-                        NDArray Ht = x.dot(w.get(6)).add(R.mul(H).dot(w.get(7))).add(w.get(8)).tanh();
+                        NDArray Z = x.dot(w.get(0)).add(H.dot(w.get(1)).add(w.get(2))).getNDArrayInternal().sigmoid();
+                        NDArray R = x.dot(w.get(3)).add(H.dot(w.get(4)).add(w.get(5))).getNDArrayInternal().sigmoid();
+                        NDArray Ht = x.dot(w.get(6)).add(R.mul(H).dot(w.get(7)).add(w.get(8))).tanh();
                         H = Z.mul(H).add(Z.mul(-1).add(1).mul(Ht));
                         outs.add(H.dot(w.get(9)).add(w.get(10)));
                     }
@@ -112,7 +116,10 @@ public final class ScratchModels {
                 zeroStates(m, 1), fn);
     }
 
-    /** LSTM: I, F, O gates, candidate C~; C = F*C + I*C~; H = O*tanh(C). State (H, C). */
+    /**
+     * LSTM: I, F, O gates, candidate C~; C = F*C + I*C~; H = O*tanh(C). State (H, C). Gate sums
+     * are grouped X W + (H W + b), as in the original notebook (see gru).
+     */
     public static RNNModelScratch lstm(int vocabSize, int hidden, Device device, NDManager m) {
         NDList p = new NDList();
         gate(p, m, device, vocabSize, hidden); // i
@@ -127,10 +134,10 @@ public final class ScratchModels {
                     List<NDArray> outs = new ArrayList<>();
                     for (int t = 0; t < X.getShape().get(0); t++) {
                         NDArray x = X.get(t);
-                        NDArray I = x.dot(w.get(0)).add(H.dot(w.get(1))).add(w.get(2)).getNDArrayInternal().sigmoid();
-                        NDArray F = x.dot(w.get(3)).add(H.dot(w.get(4))).add(w.get(5)).getNDArrayInternal().sigmoid();
-                        NDArray O = x.dot(w.get(6)).add(H.dot(w.get(7))).add(w.get(8)).getNDArrayInternal().sigmoid();
-                        NDArray Ct = x.dot(w.get(9)).add(H.dot(w.get(10))).add(w.get(11)).tanh();
+                        NDArray I = x.dot(w.get(0)).add(H.dot(w.get(1)).add(w.get(2))).getNDArrayInternal().sigmoid();
+                        NDArray F = x.dot(w.get(3)).add(H.dot(w.get(4)).add(w.get(5))).getNDArrayInternal().sigmoid();
+                        NDArray O = x.dot(w.get(6)).add(H.dot(w.get(7)).add(w.get(8))).getNDArrayInternal().sigmoid();
+                        NDArray Ct = x.dot(w.get(9)).add(H.dot(w.get(10)).add(w.get(11))).tanh();
                         C = F.mul(C).add(I.mul(Ct));
                         H = O.mul(C.tanh());
                         outs.add(H.dot(w.get(12)).add(w.get(13)));

@@ -1,0 +1,63 @@
+"""The parity matrix: both sides from one start, every stage's verdict, for small fast configs."""
+
+from __future__ import annotations
+
+import pytest
+
+from djl_bridge.config import RunConfig
+from djl_bridge.parity.compare import IDENTICAL
+from djl_bridge.parity.engine import RUN_STAGES, compare
+
+SMALL = dict(hidden=16, max_tokens=1500, batch_size=8, num_steps=35, epochs=2, lr=1)
+MATRIX = [
+    dict(model="rnn", layers=1),
+    dict(model="rnn", layers=2),
+    dict(model="gru", layers=1),
+    dict(model="gru", layers=2),
+    dict(model="lstm", layers=1),
+    dict(model="deep-lstm", layers=2, lr=2),
+    dict(model="bilstm", layers=1, layout_fix=True),
+    dict(model="bilstm", layers=2, layout_fix=True),
+    dict(model="rnn-scratch", layers=1),
+    dict(model="gru-scratch", layers=1),
+    dict(model="lstm-scratch", layers=1),
+]
+
+
+def _id(params: dict) -> str:
+    return f"{params['model']}-{params['layers']}L" + ("-fix" if params.get("layout_fix") else "")
+
+
+@pytest.mark.parametrize("params", MATRIX, ids=_id)
+@pytest.mark.parametrize("init", ["java", "python"])
+def test_every_stage_is_bit_identical_in_parity_mode(params, init, data_file, jvm):
+    cfg = RunConfig(**{**SMALL, **params, "offset": 3})
+    report = compare(cfg, data_file, init=init, steps=6)
+    verdicts = {s.stage: s.status for s in report.stages}
+    assert set(RUN_STAGES) <= set(verdicts)
+    not_identical = {k: v for k, v in verdicts.items() if v != IDENTICAL and k != "java.as_published"}
+    assert not not_identical, report.verdict()
+    assert report.passed
+    assert len(report.java_step_loss) == 6 and report.java_step_loss == report.python_step_loss
+
+
+def test_notebook_config_is_bit_identical_for_a_few_epochs(data_file, jvm):
+    cfg = RunConfig(model="bilstm", epochs=2, layout_fix=True)  # the notebook cell, fewer epochs
+    report = compare(cfg, data_file, init="java", steps=10)
+    assert report.config["hidden"] == 256 and report.config["layers"] == 2 and report.config["batch_size"] == 32
+    statuses = {s.stage: s.status for s in report.stages}
+    assert statuses.pop("java.as_published") == "explained"
+    assert set(statuses.values()) == {IDENTICAL}, report.verdict()
+    assert report.java_ppl == report.python_ppl and report.java_ppl[-1] < report.java_ppl[0]
+
+
+def test_fast_mode_is_within_tolerance_and_explained(data_file, jvm):
+    cfg = RunConfig(model="lstm", hidden=16, max_tokens=1500, batch_size=8, epochs=2, offset=0, mode="fast")
+    report = compare(cfg, data_file, init="java", steps=6)
+    by_stage = {s.stage: s for s in report.stages}
+    assert report.passed, report.verdict()
+    for name in ("lines", "vocab", "corpus", "batches.x", "init.params"):
+        assert by_stage[name].status == IDENTICAL
+    differing = [s for s in report.stages if s.status != IDENTICAL]
+    assert differing, "fast mode's fused ops are expected to round differently somewhere"
+    assert all(s.cause == "fast-mode-ops" for s in differing)
