@@ -124,18 +124,21 @@ def _config(kwargs: dict):
 
 
 class _EpochProgress:
-    """A progress bar on stderr with the running perplexity."""
+    """A progress bar on stderr with the running perplexity, shown from the first finished epoch."""
 
     def __init__(self, total: int, label: str) -> None:
-        self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
-                                     item_show_func=lambda s: s)
-        self.bar.__enter__()
+        self.total, self.label, self.bar = total, label, None
 
     def __call__(self, epoch: int, ppl: float, speed: float) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr, show_pos=True,
+                                         item_show_func=lambda s: s)
+            self.bar.__enter__()
         self.bar.update(1, f"ppl {ppl:.2f}  {speed:,.0f} tok/s")
 
     def close(self) -> None:
-        self.bar.__exit__(None, None, None)
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @main.command()
@@ -242,3 +245,7 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, **kwargs) -> No
     write_report(report, Path(out))
     click.echo(f"report: {Path(out) / 'report.html'} (also report.md, report.json)")
     sys.exit(0 if report.passed else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -47,8 +47,9 @@ class RunConfig:
         if self.model not in MODELS:
             raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         hidden, layers, lr = MODEL_DEFAULTS[self.model]
-        cfg = replace(self, hidden=self.hidden or hidden, layers=self.layers or layers,
-                      lr=self.lr if self.lr is not None else lr)
+        cfg = replace(self, hidden=hidden if self.hidden is None else self.hidden,
+                      layers=layers if self.layers is None else self.layers,
+                      lr=lr if self.lr is None else self.lr)
         for name in ("epochs", "lr", "hidden", "layers", "batch_size", "num_steps", "max_tokens"):
             if getattr(cfg, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")

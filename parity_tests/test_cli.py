@@ -1,0 +1,98 @@
+"""The `djl-parity` command as a user meets it: help, bad input, outputs written whole."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CLI = [sys.executable, "-m", "djl_bridge.cli"]
+TINY = ["--model", "lstm", "--hidden", "8", "--max-tokens", "1200", "--batch-size", "4", "--epochs", "2",
+        "--offset", "1"]
+
+
+def run(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_lists_the_commands():
+    out = run("--help")
+    assert out.returncode == 0
+    for cmd in ("setup", "doctor", "train", "compare"):
+        assert cmd in out.stdout
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--model", "transformer"], "transformer"),
+    (["--hidden", "0"], "--hidden must be positive"),
+    (["--epochs", "-3"], "--epochs must be positive"),
+    (["--max-tokens", "999999999"], "exceeds the corpus"),
+    (["--batch-size", "5000", "--max-tokens", "2000"], "batch"),
+    (["--offset", "35"], "--offset must be in"),
+    (["--device", "cuda"], "cuda"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, fragment, tmp_path):
+    import torch
+
+    if args[:2] == ["--device", "cuda"] and torch.cuda.is_available():
+        pytest.skip("CUDA is present here")
+    out_dir = tmp_path / "out"
+    proc = run("train", "--impl", "python", "--out", str(out_dir), *args)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("Usage:", "Try "))]
+    assert len(lines) == 1 and fragment.lower() in lines[0].lower(), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out_dir.exists() and not list(tmp_path.iterdir())
+
+
+def test_unwritable_out_dir_is_refused_before_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = run("train", "--impl", "python", "--out", str(blocker / "sub"), *TINY)
+    assert proc.returncode == 2 and "not writable" in proc.stderr or "not a folder" in proc.stderr
+
+
+@pytest.mark.parametrize("impl", ["python", "djl"])
+def test_train_prints_the_notebook_lines_and_writes_both_files(impl, tmp_path):
+    out_dir = tmp_path / impl
+    proc = run("train", "--impl", impl, "--out", str(out_dir), *TINY)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("perplexity: ") and lines[0].endswith(" tokens/sec on cpu()")
+    assert lines[1].startswith("time traveller") and len(lines[1]) == len("time traveller") + 50
+    assert lines[2].startswith("traveller") and len(lines[2]) == len("traveller") + 50
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["impl"] == impl and metrics["offset"] == 1 and len(metrics["perplexities"]) == 2
+    assert metrics["vocab"][0] == "<unk>" and "" in metrics["vocab"]  # the counted empty-line token
+    assert (out_dir / "perplexity.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [impl], "no staging folder left behind"
+
+
+def test_python_and_djl_train_print_the_same_numbers(tmp_path):
+    outs = {impl: run("train", "--impl", impl, "--out", str(tmp_path / impl), *TINY) for impl in ("python", "djl")}
+    py, dj = (json.loads((tmp_path / i / "metrics.json").read_text()) for i in ("python", "djl"))
+    assert py["vocab"] == dj["vocab"] and py["offset"] == dj["offset"]
+    # different initial weights (each side's own generator), same data: the curves are close, not equal
+    assert abs(py["perplexities"][0] - dj["perplexities"][0]) < 0.5
+    assert outs["python"].returncode == outs["djl"].returncode == 0
+
+
+def test_compare_bilstm_as_published_reports_the_named_failure(tmp_path):
+    proc = run("compare", "--model", "bilstm", "--hidden", "8", "--max-tokens", "1200", "--epochs", "1",
+               "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["schema"] == "djl-parity/report/1"
+    first = report["stages"][0]
+    assert first["stage"] == "java.as_published" and first["cause"] == "djl-bilstm-parameter-layout"
+    assert {s["status"] for s in report["stages"][7:]} == {"blocked"}
+
+
+def test_doctor_json_is_green_here():
+    proc = run("doctor", "--json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["ok"], proc.stdout
+    names = {c["name"] for c in report["checks"]}
+    assert {"torch", "java", "maven", "jvm", "djl", "libtorch", "data"} <= names
