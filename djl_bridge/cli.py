@@ -232,7 +232,15 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, **kwargs) -> No
     cfg, data = _config(kwargs)
     try:
         check_writable(Path(out))
-        report = run_compare(cfg, data, init, steps, progress=lambda m: click.echo(m, err=True))
+        bars: dict[str, _EpochProgress] = {}
+
+        def epoch_done(side: str, epoch: int, ppl: float, speed: float) -> None:
+            bars.setdefault(side, _EpochProgress(cfg.epochs, f"  {side}"))(epoch, ppl, speed)
+            if epoch == cfg.epochs:
+                bars[side].close()
+
+        report = run_compare(cfg, data, init, steps, progress=lambda m: click.echo(m, err=True),
+                             epoch_progress=epoch_done)
     except (ConfigError, OutputDirError) as exc:
         raise InputError(str(exc)) from None
     except BridgeSetupError as exc:

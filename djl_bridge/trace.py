@@ -6,6 +6,7 @@ parity layer only reads traces. Parameters and gradients are keyed by DJL's para
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,8 @@ def python_data(cfg: RunConfig, data: Path, offset: int) -> Trace:
                  list(corpus), dataset.offset, torch.stack(xs).numpy(), torch.stack(ys).numpy())
 
 
-def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | None, steps: int) -> Trace:
+def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | None, steps: int,
+               on_epoch: Callable[[int, float, float], None] | None = None) -> Trace:
     """Train the port from ``init_params`` (or its own seeded init) and record every stage into ``trace``."""
     import torch
 
@@ -112,6 +114,8 @@ def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | N
                                      cfg.mode, hook if needs_hook else None)
         trace.perplexities.append(ppl)
         trace.speeds.append(speed)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, ppl, speed)
     trace.final_params = to_djl(net)
     trace.predictions = {p: predict_ch8(p, NUM_PREDS, net, vocab, device) for p in PREFIXES}
     return trace

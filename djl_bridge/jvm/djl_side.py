@@ -152,7 +152,7 @@ def _input_shape(cfg: RunConfig) -> Any:
 
 
 def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[str, np.ndarray] | None,
-             steps: int) -> Trace:
+             steps: int, on_epoch: EpochCallback | None = None) -> Trace:
     """Train on the Java side step by step (the notebook's own per-batch code) and record every stage."""
     cfg = cfg.resolved()
     Params = jclass(BRIDGE + "Params")
@@ -178,6 +178,8 @@ def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[s
                 ppl, speed = session.endEpoch()
                 trace.perplexities.append(float(ppl))
                 trace.speeds.append(float(speed))
+                if on_epoch is not None:
+                    on_epoch(len(trace.perplexities), float(ppl), float(speed))
         finally:
             session.close()
         trace.final_params = {n: to_numpy(Params.get(setup.net, n)) for n in names}

@@ -17,6 +17,7 @@ RUN_STAGES = ("init.params", "step1.logits", "step1.state", "step1.loss", "step1
               "step1.clipped_grads", "step1.params_after", "steps.loss", "epochs.perplexity", "final.params",
               "predictions")
 Progress = Callable[[str], None]
+EpochProgress = Callable[[str, int, float, float], None]
 
 
 def _data_stages(java: Trace, python: Trace, mode: str) -> list[StageResult]:
@@ -51,8 +52,11 @@ def _run_stages(java: Trace, python: Trace, mode: str) -> list[StageResult]:
 
 
 def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
-            progress: Progress | None = None) -> Report:
-    """Run the notebook on both sides from one start and compare every stage."""
+            progress: Progress | None = None, epoch_progress: EpochProgress | None = None) -> Report:
+    """Run the notebook on both sides from one start and compare every stage.
+
+    ``progress(message)`` hears of each phase, ``epoch_progress(side, epoch, ppl, speed)`` of each epoch.
+    """
     from djl_bridge.jvm import JavaError, start
     from djl_bridge.jvm.djl_side import deviations_of, java_data, java_run, probe_as_published
 
@@ -93,14 +97,14 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
     try:
         if init == "java":
             say(f"java: initialise, train {cfg.epochs} epoch(s)")
-            java_run(setup, java, cfg, None, steps)
+            java_run(setup, java, cfg, None, steps, _side(epoch_progress, "java"))
             say(f"python: same weights, train {cfg.epochs} epoch(s)")
-            python_run(python, cfg, data, java.init_params, steps)
+            python_run(python, cfg, data, java.init_params, steps, _side(epoch_progress, "python"))
         else:
             say(f"python: initialise, train {cfg.epochs} epoch(s)")
-            python_run(python, cfg, data, None, steps)
+            python_run(python, cfg, data, None, steps, _side(epoch_progress, "python"))
             say(f"java: same weights, train {cfg.epochs} epoch(s)")
-            java_run(setup, java, cfg, python.init_params, steps)
+            java_run(setup, java, cfg, python.init_params, steps, _side(epoch_progress, "java"))
     except JavaError as exc:
         raise RuntimeError(f"the Java side failed: {exc.root_cause()}") from exc
     finally:
@@ -112,6 +116,12 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
                   java.step_losses, python.step_losses,
                   {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions},
                   deviations_of(cfg))
+
+
+def _side(epoch_progress: EpochProgress | None, side: str):
+    if epoch_progress is None:
+        return None
+    return lambda epoch, ppl, speed: epoch_progress(side, epoch, ppl, speed)
 
 
 def _as_published_stage(failure, mode: str) -> StageResult:
