@@ -120,6 +120,7 @@ def figures(report: Report) -> dict[str, str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out = {}
     if report.java_ppl or report.python_ppl:
@@ -127,6 +128,7 @@ def figures(report: Report) -> dict[str, str]:
         ax.plot(range(1, len(report.java_ppl) + 1), report.java_ppl, "o-", label="Java (DJL)", lw=3, alpha=0.6)
         ax.plot(range(1, len(report.python_ppl) + 1), report.python_ppl, "x--", label="Python (PyTorch port)")
         ax.set(xlabel="epoch", ylabel="perplexity", title="Training perplexity per epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
         out["perplexity"] = _png(fig)
@@ -139,6 +141,7 @@ def figures(report: Report) -> dict[str, str]:
         ax.axhline(ZERO_FLOOR, color="grey", lw=0.8, ls=":")
         ax.text(1, ZERO_FLOOR * 1.6, "bottom line = identical (difference 0)", fontsize=8, color="grey")
         ax.set(xlabel="training step", ylabel="|loss Java − loss Python|", title="Per-step loss difference")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3, which="both")
         out["step_loss"] = _png(fig)
         plt.close(fig)
