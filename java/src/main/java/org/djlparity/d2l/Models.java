@@ -17,7 +17,8 @@ public final class Models {
     /**
      * Kinds: rnn, gru, lstm, deep-lstm, bilstm (concise RNNModel, layers as given) and
      * rnn-scratch, gru-scratch, lstm-scratch. layoutFix swaps DJL's LSTM for {@link
-     * LayoutFixedLstm} (LSTM kinds only).
+     * LayoutFixedLstm} in bilstm, the one kind that needs it (unidirectional layers run as
+     * published).
      */
     public static Object create(
             String kind,
@@ -36,47 +37,21 @@ public final class Models {
             case "lstm-scratch":
                 return ScratchModels.lstm(vocabSize, hidden, device, manager);
             case "rnn":
-                layer =
-                        RNN.builder()
-                                .setNumLayers(layers)
-                                .setStateSize(hidden)
-                                .optReturnState(true)
-                                .optBatchFirst(false)
-                                .setActivation(RNN.Activation.TANH)
-                                .build();
+                layer = notebookLayer(RNN.builder(), layers, hidden, false)
+                        .setActivation(RNN.Activation.TANH)
+                        .build();
                 break;
             case "gru":
-                layer =
-                        GRU.builder()
-                                .setNumLayers(layers)
-                                .setStateSize(hidden)
-                                .optReturnState(true)
-                                .optBatchFirst(false)
-                                .build();
+                layer = notebookLayer(GRU.builder(), layers, hidden, false).build();
                 break;
             case "lstm":
             case "deep-lstm":
+                layer = notebookLayer(LSTM.builder(), layers, hidden, false).build();
+                break;
             case "bilstm":
-                boolean bi = "bilstm".equals(kind);
-                if (layoutFix) {
-                    layer =
-                            LayoutFixedLstm.builder()
-                                    .setNumLayers(layers)
-                                    .setStateSize(hidden)
-                                    .optReturnState(true)
-                                    .optBatchFirst(false)
-                                    .optBidirectional(bi)
-                                    .build();
-                } else {
-                    layer =
-                            LSTM.builder()
-                                    .setNumLayers(layers)
-                                    .setStateSize(hidden)
-                                    .optReturnState(true)
-                                    .optBatchFirst(false)
-                                    .optBidirectional(bi)
-                                    .build();
-                }
+                layer = layoutFix
+                        ? notebookLayer(LayoutFixedLstm.builder(), layers, hidden, true).build()
+                        : notebookLayer(LSTM.builder(), layers, hidden, true).build();
                 break;
             default:
                 throw new IllegalArgumentException(
@@ -86,5 +61,15 @@ public final class Models {
                                 + " gru-scratch, lstm-scratch)");
         }
         return new RNNModel(layer, vocabSize);
+    }
+
+    /** The notebook cell's layer settings: time-major input, the state returned. */
+    private static <T extends RecurrentBlock.BaseBuilder<T>> T notebookLayer(
+            T builder, int layers, int hidden, boolean bidirectional) {
+        return builder.setNumLayers(layers)
+                .setStateSize(hidden)
+                .optReturnState(true)
+                .optBatchFirst(false)
+                .optBidirectional(bidirectional);
     }
 }
