@@ -190,7 +190,9 @@ def _run_side(impl: str, cfg, data, progress):
         except BridgeSetupError as exc:
             raise SetupFailure(str(exc)) from None
         except JavaError as exc:
-            raise click.ClickException(f"the Java side failed: {exc.root_cause()}") from None
+            known = (" [known divergence djl-bilstm-parameter-layout: the published bi-LSTM does not run on "
+                     "DJL's PyTorch engine; add --layout-fix]") if cfg.model == "bilstm" and not cfg.layout_fix else ""
+            raise click.ClickException(f"the Java side failed: {exc.root_cause()}{known}") from None
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
