@@ -51,7 +51,8 @@ def test_unwritable_out_dir_is_refused_before_work(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     proc = run("train", "--impl", "python", "--out", str(blocker / "sub"), *TINY)
-    assert proc.returncode == 2 and "not writable" in proc.stderr or "not a folder" in proc.stderr
+    assert proc.returncode == 2 and ("not writable" in proc.stderr or "not a folder" in proc.stderr), proc.stderr
+    assert not blocker.with_name("sub").exists()
 
 
 @pytest.mark.parametrize("impl", ["python", "djl"])
