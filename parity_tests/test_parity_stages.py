@@ -79,3 +79,19 @@ def test_speed_is_reported_not_compared(data_file, jvm, tmp_path):
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["report.html", "report.json", "report.md"]
     html = (tmp_path / "r" / "report.html").read_text()
     assert "data:image/png;base64," in html and "PASS" in html
+
+
+def test_java_and_c_exp_differ_in_the_last_bit(jvm):
+    """The cause behind `java-math-exp`: the argument of epoch 256 of a 500-epoch notebook run."""
+    import math
+
+    from djl_bridge.jvm import jclass
+
+    x = float(np.float32(0.17012642323970795))  # the float32 mean loss, bit-identical on both sides
+    java = float(jclass("java.lang.Math").exp(x))
+    assert java == 1.1854547108723765 and math.exp(x) == 1.1854547108723763
+    assert ulp_distance(np.float64([java]), np.float64([math.exp(x)]))[0] == 1
+    one_ulp = compare_stage("epochs.perplexity", [java], [math.exp(x)], "parity", "epoch")
+    assert one_ulp.status == "within tolerance" and one_ulp.cause == "java-math-exp"
+    two_ulp = compare_stage("epochs.perplexity", [java], [float(np.nextafter(math.exp(x), 0.0))], "parity")
+    assert two_ulp.status == FAILED

@@ -37,6 +37,15 @@ REGISTRY: tuple[Divergence, ...] = (
         beyond_tolerance=False,
     ),
     Divergence(
+        "java-math-exp",
+        "perplexity = exp(mean loss): the float32 mean loss is bit-identical, but Java's Math.exp and "
+        "C's libm exp (Python's math.exp) round the last bit of the double differently for some "
+        "arguments (about 1 in 400 here)",
+        ("epochs.perplexity",),
+        "parity_tests/test_parity_stages.py::test_java_and_c_exp_differ_in_the_last_bit",
+        beyond_tolerance=False,
+    ),
+    Divergence(
         "djl-bilstm-parameter-layout",
         "DJL's LSTM hands libtorch all WEIGHTs then all BIASes per layer; for a bidirectional layer "
         "libtorch expects (w_ih, w_hh, b_ih, b_hh) per direction, so the published notebook fails on "

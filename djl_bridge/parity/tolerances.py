@@ -1,7 +1,9 @@
 """THE tolerance policy: how close each stage of the two sides must be, per Python mode.
 
 Both sides run the same libtorch 2.7.1 in one process, so in ``parity`` mode every stage must be
-bit-identical (0 ULP). ``fast`` mode computes the same maths with fused PyTorch ops whose rounding
+bit-identical (0 ULP), with one exception: the per-epoch perplexity is ``exp`` of a bit-identical
+float32 mean loss, taken by Java's ``Math.exp`` on one side and C's libm ``exp`` on the other, which
+may round the last bit of a double differently (divergence ``java-math-exp``). ``fast`` mode computes the same maths with fused PyTorch ops whose rounding
 differs, so from the first logits on it is held to stated float tolerances instead.
 """
 
@@ -58,7 +60,7 @@ def tolerance_for(stage: str, mode: str) -> Tolerance:
     if stage in DATA_STAGES:
         return EXACT
     if mode == "parity":
-        return BIT_IDENTICAL
+        return Tolerance(max_ulp=1) if stage == "epochs.perplexity" else BIT_IDENTICAL
     if mode == "fast":
         atol, rtol = _FAST[stage]
         return Tolerance(atol=atol, rtol=rtol)
