@@ -75,8 +75,10 @@ def test_python_and_djl_train_print_the_same_numbers(tmp_path):
     outs = {impl: run("train", "--impl", impl, "--out", str(tmp_path / impl), *TINY) for impl in ("python", "djl")}
     py, dj = (json.loads((tmp_path / i / "metrics.json").read_text()) for i in ("python", "djl"))
     assert py["vocab"] == dj["vocab"] and py["offset"] == dj["offset"]
-    # different initial weights (each side's own generator), same data: the curves are close, not equal
-    assert abs(py["perplexities"][0] - dj["perplexities"][0]) < 0.5
+    # DJL's Engine.setRandomSeed seeds libtorch's generator, and the port draws N(0, 0.01) in DJL's
+    # parameter order from a generator with the same seed: two independent runs are the same run
+    assert py["perplexities"] == dj["perplexities"]
+    assert py["predictions"] == dj["predictions"]
     assert outs["python"].returncode == outs["djl"].returncode == 0
 
 
