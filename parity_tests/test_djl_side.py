@@ -69,3 +69,33 @@ def test_parameters_round_trip_bit_exact_through_the_mapping(model, data_file, j
             assert got.tobytes() == (java[n] * np.float32(-2)).tobytes(), n
     finally:
         setup.manager.close()
+
+
+def test_djl_scalar_operand_is_freed_before_backward(jvm):
+    """DJL bug: W.mul(-3) in a GradientCollector, a GC before backward, and the gradient is garbage."""
+    import jpype
+
+    from djl_bridge.jvm import jclass, java_call, to_numpy
+
+    manager = jclass("ai.djl.ndarray.NDManager").newBaseManager()
+    Shape, System = jclass("ai.djl.ndarray.types.Shape"), jclass("java.lang.System")
+    engine = jclass("ai.djl.engine.Engine").getInstance()
+    kept = manager.create(jpype.JInt(-3))  # the same 0-d int32 operand, alive until backward
+    corrupted = {}
+    with java_call():
+        for name, operand in (("java number", jclass("java.lang.Integer")(-3)), ("kept array", kept)):
+            wrong = 0
+            for _ in range(5):
+                w = manager.ones(Shape(64, 64))
+                w.setRequiresGradient(True)
+                collector = engine.newGradientCollector()
+                y = w.mul(operand).sum()
+                for _ in range(3):
+                    System.gc()
+                [manager.create(jpype.JInt(12345)) for _ in range(2000)]  # reuse the freed memory
+                collector.backward(y)
+                collector.close()
+                wrong += not np.all(to_numpy(w.getGradient()) == -3)
+            corrupted[name] = wrong
+    manager.close()
+    assert corrupted["java number"] > 0 and corrupted["kept array"] == 0, corrupted

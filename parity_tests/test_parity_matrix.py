@@ -36,7 +36,8 @@ def test_every_stage_is_bit_identical_in_parity_mode(params, init, data_file, jv
     verdicts = {s.stage: s.status for s in report.stages}
     assert set(RUN_STAGES) <= set(verdicts)
     not_identical = {k: v for k, v in verdicts.items() if v != IDENTICAL and k != "java.as_published"}
-    assert not not_identical, report.verdict()
+    detail = [(s.stage, s.status, s.first_bad, s.max_ulp, s.max_abs) for s in report.stages if s.status != IDENTICAL]
+    assert not not_identical, (report.verdict(), detail)
     assert report.passed
     assert len(report.java_step_loss) == 6 and report.java_step_loss == report.python_step_loss
 

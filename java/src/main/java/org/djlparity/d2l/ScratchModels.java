@@ -94,6 +94,12 @@ public final class ScratchModels {
         gate(p, m, device, vocabSize, hidden); // r
         gate(p, m, device, vocabSize, hidden); // h
         output(p, m, device, hidden, vocabSize);
+        // The original writes Z.mul(-1): DJL turns the Java -1 into a 0-d int32 tensor over a
+        // Java direct buffer and closes it after the op, while autograd keeps it for backward;
+        // once the JVM's GC frees that buffer, backward reads freed memory (garbage gradients,
+        // nondeterministically). The same operand, kept alive with the model, computes the same
+        // bits safely (divergence djl-scalar-operand-freed in the parity registry).
+        NDArray minusOne = m.create(-1);
         RNNModelScratch.StepFunction fn =
                 (X, state, w) -> {
                     NDArray H = state.get(0);
@@ -103,7 +109,7 @@ public final class ScratchModels {
                         NDArray Z = x.dot(w.get(0)).add(H.dot(w.get(1)).add(w.get(2))).getNDArrayInternal().sigmoid();
                         NDArray R = x.dot(w.get(3)).add(H.dot(w.get(4)).add(w.get(5))).getNDArrayInternal().sigmoid();
                         NDArray Ht = x.dot(w.get(6)).add(R.mul(H).dot(w.get(7)).add(w.get(8))).tanh();
-                        H = Z.mul(H).add(Z.mul(-1).add(1).mul(Ht));
+                        H = Z.mul(H).add(Z.mul(minusOne).add(1).mul(Ht));
                         outs.add(H.dot(w.get(9)).add(w.get(10)));
                     }
                     return new Pair<>(rows(outs), new NDList(H));
