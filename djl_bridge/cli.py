@@ -24,7 +24,7 @@ class SetupFailure(click.ClickException):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="djl-parity")
-def main() -> None:
+def cli() -> None:
     """Run D2L's Java bi-RNN notebook on PyTorch and on real DJL, and compare them number by number.
 
     \b
@@ -34,12 +34,19 @@ def main() -> None:
       djl-parity train --impl python|djl   run the notebook on one side
       djl-parity compare          run both sides from the same start and report the differences
 
-    Exit codes: 0 success, 1 a comparison found an unexplained difference, 2 bad input,
-    3 a missing or broken part of the environment.
+    \b
+    Exit codes:
+      0    success (compare: PASS)
+      1    compare: FAIL (a stage differs beyond its bound, or without a named cause);
+           train: the Java side failed (its root cause is printed)
+      2    bad input: one line on stderr, nothing written
+      3    a missing or broken part of the environment (Java, the Maven build, an engine library)
+      4    compare: INCOMPLETE (some stage could not be compared; the headline says which and how)
+      130  interrupted by Ctrl-C (SIGINT); 143: terminated (SIGTERM); nothing written
     """
 
 
-@main.command()
+@cli.command()
 @click.option("--force", is_flag=True, help="Rebuild even when the jar is up to date.")
 @click.option("--verbose", is_flag=True, help="Show Maven's output.")
 def setup(force: bool, verbose: bool) -> None:
@@ -54,7 +61,7 @@ def setup(force: bool, verbose: bool) -> None:
     click.echo(f"java side {'built' if ran else 'up to date'}: {java_dir() / 'target'}")
 
 
-@main.command()
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option("--data", type=click.Path(dir_okay=False), default=None,
               help="Text file to check instead of the usual resolution (DJL_PARITY_DATA, cache).")
@@ -108,19 +115,33 @@ def run_options(f):
 
 
 def _config(kwargs: dict):
-    from djl_bridge.config import ConfigError, RunConfig
+    """The run's config, validated against the text (exit 2 on bad input), and the text's path."""
+    from djl_bridge.config import ConfigError, RunConfig, validated
     from djl_bridge.data import DataError, resolve_data_file
 
     data = kwargs.pop("data")
     try:
-        cfg = RunConfig(**kwargs).resolved()
+        path = resolve_data_file(data)
+        cfg = validated(RunConfig(**kwargs), path)
         if cfg.device == "cuda":
             from djl_bridge.device import resolve_device
 
             resolve_device("cuda")
-        return cfg, resolve_data_file(data)
-    except (ConfigError, DataError, ValueError) as exc:
+        return cfg, path
+    except (ConfigError, DataError) as exc:
         raise InputError(str(exc)) from None
+
+
+def _out_dir(out: str):
+    from pathlib import Path
+
+    from djl_bridge.outputs import OutputDirError, check_writable
+
+    try:
+        check_writable(Path(out))
+    except OutputDirError as exc:
+        raise InputError(str(exc)) from None
+    return Path(out)
 
 
 class _EpochProgress:
@@ -141,7 +162,7 @@ class _EpochProgress:
             self.bar.__exit__(None, None, None)
 
 
-@main.command()
+@cli.command()
 @click.option("--impl", type=click.Choice(["python", "djl"]), required=True,
               help="python: the PyTorch port; djl: the Java helpers on real DJL through JPype.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/train", show_default=True,
@@ -153,16 +174,10 @@ def train(impl: str, out: str, **kwargs) -> None:
     Writes OUT/metrics.json (config, per-epoch perplexity and tokens/s, vocabulary, offset,
     predictions) and OUT/perplexity.png (the animator's curve), whole or not at all.
     """
-    from pathlib import Path
-
     from djl_bridge import runs
-    from djl_bridge.outputs import OutputDirError, check_writable
 
     cfg, data = _config(kwargs)
-    try:
-        check_writable(Path(out))
-    except OutputDirError as exc:
-        raise InputError(str(exc)) from None
+    out_dir = _out_dir(out)
     progress = _EpochProgress(cfg.epochs, f"{impl} {cfg.model}")
     try:
         result = _run_side(impl, cfg, data, progress)
@@ -172,32 +187,33 @@ def train(impl: str, out: str, **kwargs) -> None:
         click.echo(line)
     for dev in result.deviations:
         click.echo(f"deviation: {dev}", err=True)
-    runs.write_run(result, Path(out))
-    click.echo(f"wrote {Path(out) / 'metrics.json'} and {Path(out) / 'perplexity.png'}", err=True)
+    runs.write_run(result, out_dir)
+    click.echo(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'perplexity.png'}", err=True)
 
 
 def _run_side(impl: str, cfg, data, progress):
     from djl_bridge import runs
 
+    if impl == "python":
+        return runs.run_python(cfg, data, progress)
+    from djl_bridge.config import ConfigError
+    from djl_bridge.jvm import BridgeSetupError, JavaError
+    from djl_bridge.jvm.djl_side import run_djl
+    from djl_bridge.parity.divergences import failure_cause
+
     try:
-        if impl == "python":
-            return runs.run_python(cfg, data, progress)
-        from djl_bridge.jvm import BridgeSetupError, JavaError
-        from djl_bridge.jvm.djl_side import run_djl
-
-        try:
-            return run_djl(cfg, data, progress)
-        except BridgeSetupError as exc:
-            raise SetupFailure(str(exc)) from None
-        except JavaError as exc:
-            known = (" [known divergence djl-bilstm-parameter-layout: the published bi-LSTM does not run on "
-                     "DJL's PyTorch engine; add --layout-fix]") if cfg.model == "bilstm" and not cfg.layout_fix else ""
-            raise click.ClickException(f"the Java side failed: {exc.root_cause()}{known}") from None
-    except ValueError as exc:
+        return run_djl(cfg, data, progress)
+    except ConfigError as exc:
         raise InputError(str(exc)) from None
+    except BridgeSetupError as exc:
+        raise SetupFailure(str(exc)) from None
+    except JavaError as exc:
+        known = failure_cause(*exc.root(), exc.stack_trace)
+        name = f" [known divergence {known.name}: {known.cause}]" if known else ""
+        raise click.ClickException(f"the Java side failed: {exc.root_cause()}{name}") from None
 
 
-@main.command()
+@cli.command()
 @click.option("--init", type=click.Choice(["java", "python"]), default="java", show_default=True,
               help="Side whose initial weights are created and moved exactly to the other.")
 @click.option("--steps", type=int, default=20, show_default=True, help="Training steps whose loss is compared.")
@@ -216,14 +232,16 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, **kwargs) -> No
     (djl_bridge/parity/tolerances.py: bit-identical in parity mode) and every difference is
     attributed to a named cause (djl_bridge/parity/divergences.py).
 
-    Exit code 0 when every stage passes or is explained, 1 otherwise. Short by default
-    (--epochs 5); both sides run on the CPU.
+    \b
+    Outcome (the last line, and `outcome` in report.json):
+      PASS        every stage compared: identical, within a measured bound, or explained (exit 0)
+      FAIL        a stage differs beyond its bound or without a named cause (exit 1)
+      INCOMPLETE  some stage could not be compared; the line names them, why, and the option
+                  that compares them (exit 4)
+    Short by default (--epochs 5); both sides run on the CPU. OUT is replaced whole at the end.
     """
-    from pathlib import Path
-
     from djl_bridge.config import ConfigError
     from djl_bridge.jvm import BridgeSetupError
-    from djl_bridge.outputs import OutputDirError, check_writable
     from djl_bridge.parity.engine import compare as run_compare
     from djl_bridge.parity.report import stage_rows, write_report
 
@@ -232,29 +250,66 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, **kwargs) -> No
     if steps <= 0:
         raise InputError(f"--steps must be positive, got {steps}")
     cfg, data = _config(kwargs)
+    out_dir = _out_dir(out)
+    bars: dict[str, _EpochProgress] = {}
+
+    def epoch_done(side: str, epoch: int, ppl: float, speed: float) -> None:
+        bars.setdefault(side, _EpochProgress(cfg.epochs, f"  {side}"))(epoch, ppl, speed)
+        if epoch == cfg.epochs:
+            bars[side].close()
+
     try:
-        check_writable(Path(out))
-        bars: dict[str, _EpochProgress] = {}
-
-        def epoch_done(side: str, epoch: int, ppl: float, speed: float) -> None:
-            bars.setdefault(side, _EpochProgress(cfg.epochs, f"  {side}"))(epoch, ppl, speed)
-            if epoch == cfg.epochs:
-                bars[side].close()
-
         report = run_compare(cfg, data, init, steps, progress=lambda m: click.echo(m, err=True),
                              epoch_progress=epoch_done)
-    except (ConfigError, OutputDirError) as exc:
+    except ConfigError as exc:
         raise InputError(str(exc)) from None
     except BridgeSetupError as exc:
         raise SetupFailure(str(exc)) from None
+    finally:
+        for bar in bars.values():
+            bar.close()
     rows = stage_rows(report)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     click.echo(report.verdict())
-    write_report(report, Path(out))
-    click.echo(f"report: {Path(out) / 'report.html'} (also report.md, report.json)")
-    sys.exit(0 if report.passed else 1)
+    write_report(report, out_dir)
+    click.echo(f"report: {out_dir / 'report.html'} (also report.md, report.json)")
+    sys.exit(report.exit_code)
+
+
+def main() -> None:
+    """The `djl-parity` program: the commands above, with interrupts and exit codes scripts can trust."""
+    import os
+
+    from djl_bridge.signals import Interrupted, install
+
+    interrupts = install()
+    code: int | str | None = 0
+    try:
+        cli.main(prog_name="djl-parity", standalone_mode=False)
+    except click.ClickException as exc:
+        if not interrupts.received:
+            exc.show()
+            code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.Abort:
+        code = 1
+    except SystemExit as exc:
+        code = exc.code
+    except Interrupted:
+        pass
+    except Exception:
+        if not interrupts.received:
+            raise
+    if interrupts.received:
+        # a Java call may have turned the interrupt into its own exception: the signal decides
+        sys.stdout.flush()
+        sys.stderr.write(f"djl-parity: stopped by {interrupts.name}; no output was written\n")
+        sys.stderr.flush()
+        os._exit(interrupts.exit_code)  # not the JVM's exit sequence: nothing runs under DJL's shutdown hook
+    sys.exit(code)
 
 
 if __name__ == "__main__":

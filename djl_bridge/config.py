@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 MODELS = ("bilstm", "lstm", "deep-lstm", "gru", "rnn", "rnn-scratch", "gru-scratch", "lstm-scratch")
 
@@ -63,3 +64,30 @@ class RunConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def corpus_size(data: Path) -> int:
+    """How many character tokens the whole text gives (the corpus before ``--max-tokens``)."""
+    from djl_bridge.text import load_corpus_time_machine
+
+    return len(load_corpus_time_machine(data)[0])
+
+
+def validated(cfg: RunConfig, data: Path) -> RunConfig:
+    """THE validation of a run: the options, then the options against the text. Used before either side runs.
+
+    The dataset needs at least one window of ``batch_size x num_steps`` tokens after the offset
+    (the worst offset, ``num_steps - 1``, when the offset is drawn at random), plus the label shift.
+    """
+    cfg = cfg.resolved()
+    total = corpus_size(data)
+    if cfg.max_tokens > total:
+        raise ConfigError(f"--max-tokens {cfg.max_tokens} exceeds the corpus of {total} tokens")
+    offset = cfg.num_steps - 1 if cfg.offset is None else cfg.offset
+    needed = cfg.batch_size * cfg.num_steps + offset + 1
+    if cfg.max_tokens < needed:
+        at = f"offset {cfg.offset}" if cfg.offset is not None else f"the largest random offset ({offset})"
+        raise ConfigError(
+            f"--batch-size {cfg.batch_size} x --num-steps {cfg.num_steps} needs at least {needed} tokens "
+            f"(one window per batch row, from {at}, plus the label shift); --max-tokens is {cfg.max_tokens}")
+    return cfg

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from djl_bridge.config import ConfigError
+
 
 def resolve_device(name: str) -> torch.device:
     """"auto" -> cuda when available, else cpu; "cuda" without CUDA is an error."""
@@ -10,7 +12,7 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available on this machine")
+        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
     return device
 
 

@@ -28,7 +28,7 @@ def check_writable(out_dir: Path) -> None:
 
 @contextlib.contextmanager
 def staged_outputs(out_dir: Path) -> Iterator[Path]:
-    """Yield a staging folder; on success move its files into ``out_dir``, on failure leave nothing."""
+    """Yield a staging folder; on success it replaces ``out_dir`` whole, on failure nothing is left."""
     check_writable(out_dir)
     out_dir = out_dir.resolve()
     parent = out_dir.parent
@@ -39,8 +39,11 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
         if not out_dir.exists():
             os.rename(stage, out_dir)
             return
-        for item in stage.iterdir():
-            os.replace(item, out_dir / item.name)
+        # replace the earlier run's folder whole: never a mix of two runs' files
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.replaced-", dir=parent))
+        os.rename(out_dir, old / out_dir.name)
+        os.rename(stage, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

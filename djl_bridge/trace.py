@@ -43,6 +43,9 @@ class Trace:
     offset: int
     batches_x: np.ndarray
     batches_y: np.ndarray
+    #: the weights this side drew from the seed by its own code
+    init_own: Arrays = field(default_factory=dict)
+    #: the weights training started from (``init_own``, or the other side's, copied exactly)
     init_params: Arrays = field(default_factory=dict)
     step1: StepTrace | None = None
     step_losses: list[float] = field(default_factory=list)
@@ -79,7 +82,7 @@ def python_data(cfg: RunConfig, data: Path, offset: int) -> Trace:
 
 def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | None, steps: int,
                on_epoch: Callable[[int, float, float], None] | None = None) -> Trace:
-    """Train the port from ``init_params`` (or its own seeded init) and record every stage into ``trace``."""
+    """Initialise the port from the seed, then train from ``init_params`` when given; record every stage."""
     import torch
 
     from djl_bridge.dataset import TimeMachineDataset
@@ -93,9 +96,9 @@ def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | N
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=trace.offset)
     net = build_model(cfg.model, len(vocab), cfg.hidden, cfg.layers)
-    if init_params is None:
-        init_djl_(net, torch.Generator().manual_seed(cfg.seed))
-    else:
+    init_djl_(net, torch.Generator().manual_seed(cfg.seed))
+    trace.init_own = to_djl(net)
+    if init_params is not None:
         from_djl(net, init_params)
     net.to(device)
     trace.init_params = to_djl(net)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from djl_bridge.config import RunConfig
+from djl_bridge.config import ConfigError, RunConfig
 from djl_bridge.jvm.convert import to_ndarray, to_numpy
 from djl_bridge.jvm.errors import JavaError, capture_java_output, java_call
 from djl_bridge.jvm.runtime import jclass, start
@@ -48,7 +48,7 @@ class JavaSetup:
 def djl_device(cfg: RunConfig) -> Any:
     """The Java side runs on the CPU: its JNI is DJL's CPU build, shared with the C++11-ABI wheel."""
     if cfg.device == "cuda":
-        raise ValueError("--device cuda: the Java side runs DJL's CPU JNI build; use --device cpu or auto")
+        raise ConfigError("--device cuda: the Java side runs DJL's CPU JNI build; use --device cpu or auto")
     return jclass("ai.djl.Device").cpu()
 
 
@@ -153,12 +153,13 @@ def _input_shape(cfg: RunConfig) -> Any:
 
 def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[str, np.ndarray] | None,
              steps: int, on_epoch: EpochCallback | None = None) -> Trace:
-    """Train on the Java side step by step (the notebook's own per-batch code) and record every stage."""
+    """Initialise from the seed (DJL's lazy init), take ``init_params`` when given, train step by step, record."""
     cfg = cfg.resolved()
     Params = jclass(BRIDGE + "Params")
     with java_call():
         Params.initialize(setup.net, setup.manager, _input_shape(cfg))
         names = [str(n) for n in Params.names(setup.net)]
+        trace.init_own = {n: to_numpy(Params.get(setup.net, n)) for n in names}
         if init_params is not None:
             for name in names:
                 Params.set(setup.net, name, to_ndarray(setup.manager, init_params[name]))

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from djl_bridge.jvm.grad_mode import djl_grad_mode
 from djl_bridge.jvm.runtime import jclass
 
 
@@ -24,24 +25,10 @@ class JavaError(RuntimeError):
                   if ln.strip().startswith("Caused by: ")]
         return causes[-1] if causes else f"{self.java_class}: {self.message}"
 
-
-@contextlib.contextmanager
-def djl_grad_mode() -> Iterator[None]:
-    """Give Java libtorch's grad mode as DJL keeps it (off), and give Python its own back afterwards.
-
-    libtorch's grad mode is per thread, and Java and Python share one libtorch and (through JPype)
-    one thread. DJL's engine turns grad mode off when it loads and its GradientCollector turns it
-    on only while collecting, so DJL code (the scratch SGD's in-place update) relies on it being
-    off; PyTorch code relies on it being on.
-    """
-    import torch  # the policy requires it; its grad mode is the shared libtorch's
-
-    python_mode = torch.is_grad_enabled()
-    torch.set_grad_enabled(False)
-    try:
-        yield
-    finally:
-        torch.set_grad_enabled(python_mode)
+    def root(self) -> tuple[str, str]:
+        """(class, message) of the root cause."""
+        java_class, _, message = self.root_cause().partition(": ")
+        return java_class, message
 
 
 @contextlib.contextmanager

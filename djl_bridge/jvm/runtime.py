@@ -130,15 +130,22 @@ def start() -> JvmInfo:
         "-Dorg.slf4j.simpleLogger.log.ai.djl.BaseModel=error",
         "-Xss8m",
     ]
+    try:
+        jvm_path = jpype.getDefaultJVMPath()
+    except jpype.JVMNotFoundException as exc:
+        raise BridgeSetupError(f"No Java runtime found ({exc}). Install a JDK 17+ "
+                               "(Debian: apt-get install openjdk-17-jdk) or set JAVA_HOME.") from None
     t0 = time.perf_counter()
     try:
-        jpype.startJVM(*options, classpath=cp, convertStrings=False)
+        # -Xrs and interrupt=False: SIGINT and SIGTERM stay with Python (djl_bridge/signals.py), so the
+        # JVM never runs its exit sequence (and DJL's shutdown hook) under a running libtorch op
+        jpype.startJVM(jvm_path, *options, "-Xrs", classpath=cp, convertStrings=False, interrupt=False)
     except OSError as exc:
         raise BridgeSetupError(f"Java could not start ({exc}). Install a JDK 17+ and set JAVA_HOME.") from exc
     started = time.perf_counter() - t0
     import jpype.imports  # noqa: F401  (enables `from ai.djl ... import`)
 
-    from djl_bridge.jvm.errors import djl_grad_mode
+    from djl_bridge.jvm.grad_mode import djl_grad_mode
 
     with djl_grad_mode():  # DJL's engine turns libtorch's grad mode off as it loads; Python's comes back
         engine = jpype.JClass("ai.djl.engine.Engine").getInstance()

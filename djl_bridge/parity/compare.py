@@ -2,6 +2,12 @@
 
 Modelled on ``torch.testing.assert_close``'s report: how many elements differ, the greatest absolute
 and relative difference, and where the first mismatch is, so a reader can go straight to it.
+
+What "identical" means for floats: equal as IEEE values, so ``-0.0`` and ``+0.0`` are identical
+(0 ULP apart; the stage's ``note`` counts such pairs), and a NaN is identical to a NaN whatever its
+payload. A NaN or infinity against anything else is a difference of infinite size. Two arrays of
+different float types are compared in the wider type, and their ULP distance is counted there.
+Arrays or series of different shapes or lengths are a FAILED stage that states both shapes.
 """
 
 from __future__ import annotations
@@ -11,12 +17,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from djl_bridge.parity.divergences import explain
 from djl_bridge.parity.tolerances import Tolerance, tolerance_for
 
-IDENTICAL, WITHIN, EXPLAINED, FAILED, UNEXPLAINED, BLOCKED = (
-    "identical", "within tolerance", "explained", "FAILED", "UNEXPLAINED", "blocked")
-PASSING = (IDENTICAL, WITHIN, EXPLAINED, BLOCKED)
+IDENTICAL, WITHIN, EXPLAINED, FAILED, NOT_COMPARED = (
+    "identical", "within tolerance", "explained", "FAILED", "not compared")
+PASSING = (IDENTICAL, WITHIN, EXPLAINED)
 
 
 @dataclass
@@ -34,6 +39,8 @@ class StageResult:
     first_bad: str | None = None
     cause: str | None = None
     note: str = ""
+    #: for a stage that was not compared: the option that would compare it
+    remedy: str = ""
     details: list[dict] = field(default_factory=list)
 
     @property
@@ -45,9 +52,17 @@ class StageResult:
 
 
 def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Element-wise distance in units in the last place (float32 or float64), NaNs equal to NaNs."""
+    """Element-wise distance in units in the last place of the wider float type of ``a`` and ``b``.
+
+    ``-0.0`` and ``+0.0`` are 0 apart, NaN and NaN are 0 apart; NaN against a number is the
+    largest distance of the type.
+    """
     a, b = np.asarray(a), np.asarray(b)
-    itype = {4: np.int32, 8: np.int64}[a.dtype.itemsize]
+    wide = np.result_type(a.dtype, b.dtype, np.float32)
+    if wide not in (np.float32, np.float64):
+        raise TypeError(f"ULP distance needs float32 or float64, got {a.dtype} and {b.dtype}")
+    a, b = a.astype(wide), b.astype(wide)
+    itype = np.int32 if wide == np.float32 else np.int64
     low = int(np.iinfo(itype).min)
     # map the sign-magnitude float order onto integers (-0.0 and +0.0 both become 0); Python ints
     # for doubles, where the difference may not fit in 64 bits
@@ -56,45 +71,65 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ia = np.where(ia < 0, low - ia, ia)
     ib = np.where(ib < 0, low - ib, ib)
     dist = np.abs(ia - ib)
-    return np.where(np.isnan(a) & np.isnan(b), 0, dist).astype(np.float64 if itype is np.int64 else np.int64)
+    one_nan = np.isnan(a) != np.isnan(b)
+    dist = np.where(np.isnan(a) & np.isnan(b), 0, np.where(one_nan, -low, dist))
+    return dist.astype(np.float64 if itype is np.int64 else np.int64)
 
 
-def _where(index: int, shape: tuple[int, ...], prefix: str = "") -> str:
+def _where(index: int, shape: tuple[int, ...]) -> str:
     pos = np.unravel_index(index, shape) if shape else ()
-    return f"{prefix}[{', '.join(map(str, pos))}]"
+    return f"[{', '.join(map(str, pos))}]"
+
+
+def _accepts(tol: Tolerance, abs_diff: np.ndarray, ulp: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Element-wise: is the difference inside the tolerance's bound?"""
+    ok = abs_diff == 0
+    bound = tol.bound
+    if bound is not None:
+        if bound.max_ulp is not None:
+            ok |= ulp <= bound.max_ulp
+        if bound.atol or bound.rtol:
+            ok |= abs_diff <= bound.atol + bound.rtol * np.abs(ref)
+    return ok
 
 
 def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
-    """Numbers of one array pair: count, mismatched, max_abs, max_rel, max_ulp, first_bad index."""
+    """Numbers of one array pair: count, mismatched, max_abs, max_rel, max_ulp, first_bad index, shape note."""
     java, python = np.asarray(java), np.asarray(python)
     if java.shape != python.shape:
-        return {"count": int(java.size), "mismatched": int(max(java.size, python.size)),
+        return {"count": int(max(java.size, python.size)), "mismatched": int(max(java.size, python.size)),
                 "first_bad": f"shape {java.shape} vs {python.shape}", "max_abs": float("inf"),
-                "max_rel": float("inf"), "max_ulp": 0}
+                "max_rel": float("inf"), "max_ulp": 0, "first_index": None, "signed_zeros": 0}
+    empty = {"count": 0, "mismatched": 0, "first_bad": None, "max_abs": 0.0, "max_rel": 0.0, "max_ulp": 0,
+             "first_index": None, "signed_zeros": 0}
     if java.size == 0:
-        return {"count": 0, "mismatched": 0, "first_bad": None, "max_abs": 0.0, "max_rel": 0.0, "max_ulp": 0}
-    if java.dtype.kind != "f" or python.dtype.kind != "f" or tol.exact:
-        same = java == python
-        bad = np.flatnonzero(~same.reshape(-1))
+        return empty
+    floats = java.dtype.kind == "f" and python.dtype.kind == "f"
+    if not floats or tol.exact:
+        same = (java == python) | (floats and (np.isnan(java) & np.isnan(python)))
+        bad = np.flatnonzero(~np.asarray(same).reshape(-1))
         numeric = java.dtype.kind in "iuf" and python.dtype.kind in "iuf"
-        max_abs = float(np.max(np.abs(java.astype(np.float64) - python.astype(np.float64)))) if numeric else \
-            float(bad.size > 0)
-        return {"count": int(java.size), "mismatched": int(bad.size), "max_abs": max_abs, "max_rel": 0.0,
-                "max_ulp": 0, "first_bad": _where(int(bad[0]), java.shape) if bad.size else None}
-    j64, p64 = java.astype(np.float64), python.astype(np.float64)
-    abs_diff = np.abs(j64 - p64)
-    rel = abs_diff / np.maximum(np.abs(j64), np.finfo(np.float64).tiny)
-    ulp = ulp_distance(java, python.astype(java.dtype)) if java.dtype == python.dtype else np.zeros_like(abs_diff)
-    differs = (abs_diff > 0) | (np.isnan(j64) != np.isnan(p64))
-    ok = np.zeros(java.shape, dtype=bool)
-    if tol.max_ulp is not None:
-        ok |= ulp <= tol.max_ulp
-    if tol.atol or tol.rtol:
-        ok |= abs_diff <= tol.atol + tol.rtol * np.abs(j64)
+        max_abs = float(np.max(np.abs(java.astype(np.float64) - python.astype(np.float64))[~same])) \
+            if numeric and bad.size else float(bad.size > 0)
+        first = int(bad[0]) if bad.size else None
+        return {**empty, "count": int(java.size), "mismatched": int(bad.size), "max_abs": max_abs,
+                "first_index": first, "first_bad": _where(first, java.shape) if first is not None else None}
+    wide = np.result_type(java.dtype, python.dtype)
+    jw, pw = java.astype(wide), python.astype(wide)
+    both_nan = np.isnan(jw) & np.isnan(pw)
+    with np.errstate(invalid="ignore", over="ignore"):
+        abs_diff = np.where(both_nan | (jw == pw), 0.0, np.abs(jw.astype(np.float64) - pw.astype(np.float64)))
+    abs_diff = np.where(np.isnan(abs_diff), np.inf, abs_diff)
+    rel = abs_diff / np.maximum(np.abs(jw.astype(np.float64)), np.finfo(np.float64).tiny)
+    ulp = ulp_distance(jw, pw)
+    ok = _accepts(tol, abs_diff, ulp, jw.astype(np.float64))
     bad = np.flatnonzero(~ok.reshape(-1))
-    return {"count": int(java.size), "mismatched": int(np.count_nonzero(differs)),
-            "max_abs": float(np.nanmax(abs_diff)), "max_rel": float(np.nanmax(rel)),
-            "max_ulp": int(min(ulp.max(), 2**62)), "first_bad": _where(int(bad[0]), java.shape) if bad.size else None}
+    first = int(bad[0]) if bad.size else None
+    signed_zeros = int(np.count_nonzero((jw == 0) & (pw == 0) & (np.signbit(jw) != np.signbit(pw))))
+    return {"count": int(java.size), "mismatched": int(np.count_nonzero(abs_diff > 0)),
+            "max_abs": float(abs_diff.max()), "max_rel": float(np.nan_to_num(rel, nan=np.inf).max()),
+            "max_ulp": int(min(ulp.max(), 2**62)), "first_index": first,
+            "first_bad": _where(first, java.shape) if first is not None else None, "signed_zeros": signed_zeros}
 
 
 def compare_stage(stage: str, java: np.ndarray | Mapping[str, np.ndarray] | Sequence,
@@ -110,27 +145,34 @@ def compare_stage(stage: str, java: np.ndarray | Mapping[str, np.ndarray] | Sequ
         if list(java) != list(python):
             missing = sorted(set(java) ^ set(python))
             result.status, result.first_bad = FAILED, f"names differ: {missing[:4]}"
-            return _attribute(result, mode)
+            return result
         first = None
         for name in java:
             d = array_diff(java[name], python[name], tol)
             result.details.append({"name": name, **d})
             if d["first_bad"] and first is None:
-                first = f"{name}{d['first_bad']}"
-        _accumulate(result, result.details)
+                first = f"{name}{d['first_bad']}" if d["first_index"] is not None else f"{name}: {d['first_bad']}"
+        diffs = result.details
         result.first_bad = first
     else:
         ja, pa = _as_array(java), _as_array(python)
         d = array_diff(ja, pa, tol)
-        _accumulate(result, [d])
-        if d["first_bad"]:
-            result.first_bad = f"{index_name} {int(d['first_bad'][1:-1]) + 1}" if index_name and ja.ndim == 1 \
-                else d["first_bad"]
+        diffs = [d]
+        if d["first_index"] is not None and index_name and ja.ndim == 1:
+            result.first_bad = f"{index_name} {d['first_index'] + 1}"
+        elif d["first_bad"] is not None and d["first_index"] is None and ja.ndim == 1 and pa.ndim == 1:
+            result.first_bad = f"length {ja.size} vs {pa.size}"
+        else:
+            result.first_bad = d["first_bad"]
+    _accumulate(result, diffs)
+    zeros = sum(d["signed_zeros"] for d in diffs)
+    if zeros:
+        result.note = f"{zeros} element(s) are -0.0 on one side and +0.0 on the other (equal values)"
     if result.first_bad is not None:
         result.status = FAILED
     elif result.mismatched:
-        result.status = WITHIN
-    return _attribute(result, mode)
+        result.status, result.cause = WITHIN, tol.cause
+    return result
 
 
 def _as_array(values) -> np.ndarray:
@@ -147,21 +189,7 @@ def _accumulate(result: StageResult, diffs: list[dict]) -> None:
     result.max_ulp = max((d["max_ulp"] for d in diffs), default=0)
 
 
-def _attribute(result: StageResult, mode: str) -> StageResult:
-    """Name the cause of any difference; a difference nobody explains fails the stage."""
-    if result.status == IDENTICAL:
-        return result
-    known = explain(result.stage, mode)
-    if known is not None:
-        result.cause = known.name
-        if result.status == FAILED and known.beyond_tolerance:
-            result.status = EXPLAINED
-    elif result.status == WITHIN:
-        result.status = UNEXPLAINED
-    return result
-
-
-def blocked(stage: str, mode: str, cause: str, note: str) -> StageResult:
-    """A stage that could not run because an earlier, explained divergence stopped one side."""
-    return StageResult(stage, BLOCKED, tolerance_for(stage, mode).describe() if stage != "java.as_published"
-                       else "runs", cause=cause, note=note)
+def not_compared(stage: str, mode: str, why: str, remedy: str, cause: str | None = None) -> StageResult:
+    """A stage that could not be compared: the run is INCOMPLETE, never PASS."""
+    return StageResult(stage, NOT_COMPARED, tolerance_for(stage, mode).describe(), cause=cause, note=why,
+                       remedy=remedy)

@@ -7,15 +7,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from djl_bridge.config import ConfigError, RunConfig
-from djl_bridge.parity.compare import EXPLAINED, FAILED, StageResult, blocked, compare_stage
-from djl_bridge.parity.divergences import by_name
+from djl_bridge.parity.compare import EXPLAINED, FAILED, StageResult, compare_stage, not_compared
+from djl_bridge.parity.divergences import by_name, failure_cause
 from djl_bridge.parity.report import Report
 from djl_bridge.trace import Trace, python_data, python_run
 
 #: Stages after the data, in the order the flow produces them.
-RUN_STAGES = ("init.params", "step1.logits", "step1.state", "step1.loss", "step1.grads", "step1.grad_norm",
-              "step1.clipped_grads", "step1.params_after", "steps.loss", "epochs.perplexity", "final.params",
-              "predictions")
+RUN_STAGES = ("init.independent", "init.transfer", "step1.logits", "step1.state", "step1.loss", "step1.grads",
+              "step1.grad_norm", "step1.clipped_grads", "step1.params_after", "steps.loss", "epochs.perplexity",
+              "final.params", "predictions")
 Progress = Callable[[str], None]
 EpochProgress = Callable[[str, int, float, float], None]
 
@@ -35,7 +35,8 @@ def _run_stages(java: Trace, python: Trace, mode: str) -> list[StageResult]:
     j, p = java.step1, python.step1
     assert j is not None and p is not None
     return [
-        compare_stage("init.params", java.init_params, python.init_params, mode),
+        compare_stage("init.independent", java.init_own, python.init_own, mode),
+        compare_stage("init.transfer", java.init_params, python.init_params, mode),
         compare_stage("step1.logits", j.logits, p.logits, mode),
         compare_stage("step1.state", j.state, p.state, mode),
         compare_stage("step1.loss", j.loss, p.loss, mode),
@@ -55,7 +56,8 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
             progress: Progress | None = None, epoch_progress: EpochProgress | None = None) -> Report:
     """Run the notebook on both sides from one start and compare every stage.
 
-    ``progress(message)`` hears of each phase, ``epoch_progress(side, epoch, ppl, speed)`` of each epoch.
+    ``cfg`` must have passed :func:`djl_bridge.config.validated`. ``progress(message)`` hears of
+    each phase, ``epoch_progress(side, epoch, ppl, speed)`` of each epoch.
     """
     from djl_bridge.jvm import JavaError, start
     from djl_bridge.jvm.djl_side import deviations_of, java_data, java_run, probe_as_published
@@ -73,12 +75,10 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
     info = start()
     mode = cfg.mode
     stages: list[StageResult] = []
-    bidirectional_lstm = cfg.model == "bilstm"
 
-    if bidirectional_lstm:
+    if cfg.model == "bilstm":
         say("java: probing the notebook's bi-LSTM as published")
-        failure = probe_as_published(cfg, data)
-        stages.append(_as_published_stage(failure, mode))
+        stages.append(_as_published_stage(probe_as_published(cfg, data), mode))
 
     say("java: text, vocabulary, corpus, batches")
     setup, java = java_data(cfg, data)
@@ -88,34 +88,38 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
 
     report_cfg = {**cfg.as_dict(), "offset": java.offset}
     environment = _environment(info, cfg)
-    if bidirectional_lstm and not cfg.layout_fix:
-        stages += [blocked(s, mode, "djl-bilstm-parameter-layout",
-                           "the Java side cannot train this model as published; rerun with --layout-fix")
-                   for s in RUN_STAGES]
+    report = Report(report_cfg, init, stages, environment, deviations=deviations_of(cfg))
+    if cfg.model == "bilstm" and not cfg.layout_fix:
+        stages += [not_compared(s, mode, "the published bi-LSTM does not train on DJL's PyTorch engine",
+                                "--layout-fix", cause="djl-bilstm-parameter-layout") for s in RUN_STAGES]
         setup.manager.close()
-        return Report(report_cfg, init, stages, environment, deviations=deviations_of(cfg))
+        return report
+    java_epochs, python_epochs = _side(epoch_progress, "java"), _side(epoch_progress, "python")
     try:
         if init == "java":
-            say(f"java: initialise, train {cfg.epochs} epoch(s)")
-            java_run(setup, java, cfg, None, steps, _side(epoch_progress, "java"))
-            say(f"python: same weights, train {cfg.epochs} epoch(s)")
-            python_run(python, cfg, data, java.init_params, steps, _side(epoch_progress, "python"))
+            say(f"java: initialise from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
+            java_run(setup, java, cfg, None, steps, java_epochs)
+            say(f"python: initialise from seed {cfg.seed}, take Java's weights, train {cfg.epochs} epoch(s)")
+            python_run(python, cfg, data, java.init_params, steps, python_epochs)
         else:
-            say(f"python: initialise, train {cfg.epochs} epoch(s)")
-            python_run(python, cfg, data, None, steps, _side(epoch_progress, "python"))
-            say(f"java: same weights, train {cfg.epochs} epoch(s)")
-            java_run(setup, java, cfg, python.init_params, steps, _side(epoch_progress, "java"))
+            say(f"python: initialise from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
+            python_run(python, cfg, data, None, steps, python_epochs)
+            say(f"java: initialise from seed {cfg.seed}, take Python's weights, train {cfg.epochs} epoch(s)")
+            java_run(setup, java, cfg, python.init_params, steps, java_epochs)
     except JavaError as exc:
-        raise RuntimeError(f"the Java side failed: {exc.root_cause()}") from exc
+        stages.append(_java_failure_stage(exc, mode))
+        stages += [not_compared(s, mode, "the Java side failed before it finished", "") for s in RUN_STAGES]
+        return report
     finally:
         setup.manager.close()
     stages += _run_stages(java, python, mode)
     environment.update({"java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}",
                         "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}"})
-    return Report(report_cfg, init, stages, environment, java.perplexities, python.perplexities,
-                  java.step_losses, python.step_losses,
-                  {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions},
-                  deviations_of(cfg))
+    report.java_ppl, report.python_ppl = java.perplexities, python.perplexities
+    report.java_step_loss, report.python_step_loss = java.step_losses, python.step_losses
+    report.predictions = {p: {"java": java.predictions[p], "python": python.predictions[p]}
+                          for p in java.predictions}
+    return report
 
 
 def _side(epoch_progress: EpochProgress | None, side: str):
@@ -124,15 +128,27 @@ def _side(epoch_progress: EpochProgress | None, side: str):
     return lambda epoch, ppl, speed: epoch_progress(side, epoch, ppl, speed)
 
 
+def _failure_stage(stage: str, exc, mode: str, expected: str) -> StageResult:
+    """A Java failure as a stage: EXPLAINED when a registered signature matches it, FAILED otherwise."""
+    java_class, message = exc.root()
+    known = failure_cause(java_class, message, exc.stack_trace, mode)
+    if known is None:
+        return StageResult(stage, FAILED, expected, note=f"no registered cause matches: {exc.root_cause()[:400]}")
+    return StageResult(stage, EXPLAINED, expected, cause=known.name, note=exc.root_cause()[:400])
+
+
 def _as_published_stage(failure, mode: str) -> StageResult:
-    """The published bi-LSTM on DJL: expected to fail with libtorch's shape error (a named divergence)."""
+    """The published bi-LSTM on DJL's PyTorch engine: it must fail with libtorch's shape error, nothing else."""
     known = by_name("djl-bilstm-parameter-layout")
+    expected = f"fails with {known.failure.exception.rsplit('.', 1)[-1]}"
     if failure is None:
-        return StageResult("java.as_published", FAILED, "fails as the spec predicts", note=(
-            "the published bi-LSTM ran on DJL's PyTorch engine: the registry entry "
-            f"{known.name} no longer holds"))
-    return StageResult("java.as_published", EXPLAINED, "fails as the spec predicts", cause=known.name,
-                       note=failure.root_cause()[:300])
+        return StageResult("java.as_published", FAILED, expected, note=(
+            f"the published bi-LSTM ran on DJL's PyTorch engine: the registry entry {known.name} no longer holds"))
+    return _failure_stage("java.as_published", failure, mode, expected)
+
+
+def _java_failure_stage(exc, mode: str) -> StageResult:
+    return _failure_stage("java.run", exc, mode, "runs")
 
 
 def _environment(info, cfg: RunConfig) -> dict:

@@ -9,11 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from djl_bridge.outputs import staged_outputs, write_json
-from djl_bridge.parity.compare import StageResult
+from djl_bridge.parity.compare import FAILED, IDENTICAL, NOT_COMPARED, StageResult
 from djl_bridge.parity.divergences import by_name
 
-SCHEMA = "djl-parity/report/1"
+SCHEMA = "djl-parity/report/2"
 ZERO_FLOOR = 1e-12  # where an exact zero difference is drawn on a log axis
+
+
+PASS, FAIL, INCOMPLETE = "PASS", "FAIL", "INCOMPLETE"
+#: The process exit code of each outcome (documented in the README and ``djl-parity compare --help``).
+EXIT_CODES = {PASS: 0, FAIL: 1, INCOMPLETE: 4}
 
 
 @dataclass
@@ -32,26 +37,47 @@ class Report:
     deviations: list[str] = field(default_factory=list)
 
     @property
-    def passed(self) -> bool:
-        return all(s.passed for s in self.stages)
+    def outcome(self) -> str:
+        """FAIL if any stage failed; else INCOMPLETE if any stage was not compared; else PASS."""
+        if any(s.status == FAILED for s in self.stages):
+            return FAIL
+        if not self.stages or any(s.status == NOT_COMPARED for s in self.stages):
+            return INCOMPLETE
+        return PASS
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.outcome]
 
     def verdict(self) -> str:
-        failed = [s.stage for s in self.stages if not s.passed]
-        identical = sum(s.status == "identical" for s in self.stages)
-        if failed:
-            return f"FAIL: {len(failed)} stage(s) differ without explanation or beyond tolerance: {', '.join(failed)}"
-        return (f"PASS: {identical} of {len(self.stages)} stages bit-identical, the rest within tolerance "
+        """The headline: the outcome, and what it rests on."""
+        outcome, n = self.outcome, len(self.stages)
+        if outcome == FAIL:
+            failed = [s.stage for s in self.stages if s.status == FAILED]
+            return f"FAIL: {len(failed)} of {n} stage(s) differ beyond tolerance or unexplained: {', '.join(failed)}"
+        if outcome == INCOMPLETE:
+            skipped = [s for s in self.stages if s.status == NOT_COMPARED]
+            if not skipped:
+                return "INCOMPLETE: no stage was compared"
+            why = "; ".join(dict.fromkeys(s.note for s in skipped if s.note))
+            remedies = " ".join(dict.fromkeys(s.remedy for s in skipped if s.remedy))
+            names = ", ".join(s.stage for s in skipped)
+            return (f"INCOMPLETE: {len(skipped)} of {n} stages not compared ({names}): {why}"
+                    + (f"; to compare them: {remedies}" if remedies else ""))
+        identical = sum(s.status == IDENTICAL for s in self.stages)
+        return (f"PASS: all {n} stages compared; {identical} identical, the rest within a measured bound "
                 f"or explained by a named cause")
 
     def causes(self) -> list[dict]:
         names = sorted({s.cause for s in self.stages if s.cause})
-        return [{"name": n, "cause": by_name(n).cause, "shown_by": by_name(n).shown_by} for n in names]
+        return [{"name": n, "cause": by_name(n).cause, "symptom": by_name(n).symptom(),
+                 "shown_by": by_name(n).shown_by} for n in names]
 
     def as_json(self) -> dict:
         return {
-            "schema": SCHEMA, "passed": self.passed, "verdict": self.verdict(), "config": self.config,
-            "init": self.init, "environment": self.environment, "deviations": self.deviations,
-            "stages": [s.as_dict() for s in self.stages], "causes": self.causes(),
+            "schema": SCHEMA, "outcome": self.outcome, "exit_code": self.exit_code, "verdict": self.verdict(),
+            "config": self.config, "init": self.init, "environment": self.environment,
+            "deviations": self.deviations, "stages": [s.as_dict() for s in self.stages], "causes": self.causes(),
             "series": {"java_perplexity": self.java_ppl, "python_perplexity": self.python_ppl,
                        "java_step_loss": self.java_step_loss, "python_step_loss": self.python_step_loss},
             "predictions": self.predictions,
@@ -62,11 +88,23 @@ def _fmt(x: float) -> str:
     return "0" if x == 0 else f"{x:.3g}"
 
 
+def init_sentence(report: Report) -> str:
+    other = "python" if report.init == "java" else "java"
+    return (f"Each side drew its initial weights from seed {report.config.get('seed')} by its own code "
+            f"(stage init.independent); then the {report.init} side's weights were copied exactly to the "
+            f"{other} side (init.transfer), and both trained from them.")
+
+
 def stage_rows(report: Report) -> list[list[str]]:
     head = ["stage", "verdict", "tolerance", "elements", "differing", "max |Δ|", "max rel", "max ULP",
-            "first out of tolerance", "cause"]
-    rows = [[s.stage, s.status, s.tolerance, str(s.count), str(s.mismatched), _fmt(s.max_abs), _fmt(s.max_rel),
-             str(s.max_ulp), s.first_bad or "", s.cause or s.note] for s in report.stages]
+            "first out of tolerance", "cause / note"]
+    rows = []
+    for s in report.stages:
+        numbers = ["-"] * 5 if s.status == NOT_COMPARED else [
+            str(s.count), str(s.mismatched), _fmt(s.max_abs), _fmt(s.max_rel), str(s.max_ulp)]
+        note = s.note if len(s.note) <= 90 else s.note[:87] + "..."
+        rows.append([s.stage, s.status, s.tolerance, *numbers, s.first_bad or "",
+                     " — ".join(x for x in (s.cause, note) if x)])
     return [head, *rows]
 
 
@@ -92,10 +130,10 @@ def to_markdown(report: Report) -> str:
     cfg = report.config
     out = [f"# djl-parity comparison: {cfg['model']}, {cfg['epochs']} epoch(s)\n",
            f"**{report.verdict()}**\n",
-           f"Initial weights created on the {report.init} side and moved exactly to the other; "
-           f"Python mode `{cfg['mode']}`.\n", "## Stages\n", _md_table(stage_rows(report))]
+           f"{init_sentence(report)} Python mode `{cfg['mode']}`.\n", "## Stages\n", _md_table(stage_rows(report))]
     if report.causes():
-        out += ["\n## Named causes\n"] + [f"- **{c['name']}**: {c['cause']} (shown by `{c['shown_by']}`)\n"
+        out += ["\n## Named causes\n"] + [f"- **{c['name']}**: {c['cause']}. Symptom: {c['symptom']} "
+                                          f"(shown by `{c['shown_by']}`)\n"
                                           for c in report.causes()]
     if report.deviations:
         out += ["\n## Deviations from the published notebook\n"] + [f"- {d}\n" for d in report.deviations]
@@ -156,7 +194,7 @@ def _html_table(rows: list[list[str]], status_col: int | None = None) -> str:
     for r in rows[1:]:
         cls = ""
         if status_col is not None:
-            cls = {"identical": "ok", "within tolerance": "ok", "explained": "expl", "blocked": "expl"}.get(
+            cls = {"identical": "ok", "within tolerance": "ok", "explained": "expl", "not compared": "skip"}.get(
                 r[status_col], "bad")
         body.append(f"<tr class='{cls}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -165,26 +203,25 @@ def _html_table(rows: list[list[str]], status_col: int | None = None) -> str:
 def to_html(report: Report) -> str:
     figs = figures(report)
     cfg = report.config
-    verdict_cls = "ok" if report.passed else "bad"
+    verdict_cls = {PASS: "ok", FAIL: "bad", INCOMPLETE: "skip"}[report.outcome]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>djl-parity: {html.escape(cfg['model'])}</title><style>",
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}",
         "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;",
         "padding:3px 6px;text-align:left}th{background:#f3f3f3}tr.ok td:nth-child(2){color:#17692d}",
-        "tr.expl td:nth-child(2){color:#8a5a00}tr.bad td:nth-child(2){color:#b00020;font-weight:bold}",
+        "tr.expl td:nth-child(2){color:#8a5a00}tr.skip td:nth-child(2){color:#555;font-style:italic}tr.bad td:nth-child(2){color:#b00020;font-weight:bold}",
         ".verdict{padding:.8em 1em;border-radius:6px;font-size:1.1em}.verdict.ok{background:#e5f5e9}",
-        ".verdict.bad{background:#fde8ea}code{background:#f3f3f3;padding:0 3px}</style></head><body>",
+        ".verdict.bad{background:#fde8ea}.verdict.skip{background:#fff4d6}code{background:#f3f3f3;padding:0 3px}</style></head><body>",
         f"<h1>djl-parity: {html.escape(cfg['model'])}, {cfg['epochs']} epoch(s)</h1>",
         f"<p class='verdict {verdict_cls}'>{html.escape(report.verdict())}</p>",
-        f"<p>Initial weights created on the <b>{html.escape(report.init)}</b> side and moved exactly to the "
-        f"other. Python mode <code>{html.escape(cfg['mode'])}</code>.</p>",
+        f"<p>{html.escape(init_sentence(report))} Python mode <code>{html.escape(cfg['mode'])}</code>.</p>",
         "<h2>Stages</h2>", _html_table(stage_rows(report), status_col=1),
     ]
     if report.causes():
         parts.append("<h2>Named causes</h2><ul>" + "".join(
             f"<li><b>{html.escape(c['name'])}</b>: {html.escape(c['cause'])} "
-            f"(shown by <code>{html.escape(c['shown_by'])}</code>)</li>" for c in report.causes()) + "</ul>")
+            f"Symptom: {html.escape(c['symptom'])} (shown by <code>{html.escape(c['shown_by'])}</code>)</li>" for c in report.causes()) + "</ul>")
     if report.deviations:
         parts.append("<h2>Deviations from the published notebook</h2><ul>" + "".join(
             f"<li>{html.escape(d)}</li>" for d in report.deviations) + "</ul>")

@@ -1,67 +1,48 @@
 """THE tolerance policy: how close each stage of the two sides must be, per Python mode.
 
-Both sides run the same libtorch 2.7.1 in one process, so in ``parity`` mode every stage must be
-bit-identical (0 ULP), with one exception: the per-epoch perplexity is ``exp`` of a bit-identical
-float32 mean loss, taken by Java's ``Math.exp`` on one side and C's libm ``exp`` on the other, which
-may round the last bit of a double differently (divergence ``java-math-exp``). ``fast`` mode computes the same maths with fused PyTorch ops whose rounding
-differs, so from the first logits on it is held to stated float tolerances instead.
+Data stages (text, vocabulary, corpus, batches, initial weights, predictions) must be equal. Float
+stages must be identical (0 ULP, see :mod:`djl_bridge.parity.compare` for what identical means
+for signed zeros and NaN) unless a registered divergence accounts for a difference there: then
+the stage may differ up to that divergence's bound, and the difference is attributed to it.
+Every tolerance other than "identical" is therefore a measured bound with a named cause
+(:mod:`djl_bridge.parity.divergences`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from djl_bridge.parity.divergences import Bound, bound_for
+
+#: Stages that are data, not float arithmetic: equal or not.
+DATA_STAGES = ("lines", "tokens", "vocab", "corpus", "batches.x", "batches.y", "init.independent",
+               "init.transfer", "predictions")
+
 
 @dataclass(frozen=True)
 class Tolerance:
-    """``max_ulp`` (floats, per element) and/or ``atol + rtol*|ref|``; ``exact`` demands equality."""
+    """``exact`` demands equality; otherwise a :class:`Bound` (none: identical) and the cause behind it."""
 
     exact: bool = False
-    max_ulp: int | None = None
-    atol: float = 0.0
-    rtol: float = 0.0
+    bound: Bound | None = None
+    cause: str | None = None
 
     def describe(self) -> str:
         if self.exact:
             return "exact"
-        parts = []
-        if self.max_ulp is not None:
-            parts.append(f"≤{self.max_ulp} ULP")
-        if self.atol or self.rtol:
-            parts.append(f"|Δ| ≤ {self.atol:g} + {self.rtol:g}·|ref|")
-        return " or ".join(parts) or "exact"
-
-
-EXACT = Tolerance(exact=True)
-BIT_IDENTICAL = Tolerance(max_ulp=0)
-
-#: Stages that are data, not float arithmetic: equal or not.
-DATA_STAGES = ("lines", "tokens", "vocab", "corpus", "offset", "batches.x", "batches.y", "init.params",
-               "predictions")
-
-#: fast mode, per float stage: (atol, rtol). Losses and perplexities are scalars per step/epoch;
-#: gradients and parameters drift as the runs go on, so later stages get more room.
-_FAST: dict[str, tuple[float, float]] = {
-    "step1.logits": (1e-6, 1e-5),
-    "step1.state": (1e-6, 1e-5),
-    "step1.loss": (0.0, 1e-6),
-    "step1.grads": (1e-7, 1e-4),
-    "step1.grad_norm": (0.0, 1e-5),
-    "step1.clipped_grads": (1e-7, 1e-4),
-    "step1.params_after": (1e-7, 1e-5),
-    "steps.loss": (0.0, 1e-4),
-    "epochs.perplexity": (0.0, 1e-2),
-    "final.params": (1e-3, 1e-2),
-}
+        if self.bound is None:
+            return "identical (0 ULP)"
+        return f"{self.bound.describe()} ({self.cause})"
 
 
 def tolerance_for(stage: str, mode: str) -> Tolerance:
     """The declared tolerance of ``stage`` when the Python side runs in ``mode``."""
+    if mode not in ("parity", "fast"):
+        raise ValueError(f"unknown mode {mode!r}")
     if stage in DATA_STAGES:
-        return EXACT
-    if mode == "parity":
-        return Tolerance(max_ulp=1) if stage == "epochs.perplexity" else BIT_IDENTICAL
-    if mode == "fast":
-        atol, rtol = _FAST[stage]
-        return Tolerance(atol=atol, rtol=rtol)
-    raise ValueError(f"unknown mode {mode!r}")
+        return Tolerance(exact=True)
+    found = bound_for(stage, mode)
+    if found is None:
+        return Tolerance()
+    divergence, bound = found
+    return Tolerance(bound=bound, cause=divergence.name)
