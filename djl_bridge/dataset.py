@@ -52,7 +52,7 @@ def batch_indices(order: list[int], batch_size: int) -> Iterator[list[int]]:
 
 
 class TimeMachineDataset:
-    """Records of ``num_steps`` tokens cut from ``batch_size`` parallel streams (spec "Dataset").
+    """Records of ``num_steps`` tokens cut from ``batch_size`` parallel streams (docs/notebook.md, "Dataset").
 
     Record ``w * batch_size + r`` is window ``w`` of stream ``r``, so sequential batches continue
     each other row by row. ``offset`` defaults to ``JavaRandom(seed).next_int(num_steps)`` (the

@@ -18,7 +18,7 @@ def one_hot_time_major(X: torch.Tensor, vocab_size: int) -> torch.Tensor:
 
 
 class RNNModel(nn.Module):
-    """Time-major recurrent layer ("rnn" is tanh) followed by ``Linear(vocab)`` (spec "Model")."""
+    """Time-major recurrent layer ("rnn" is tanh) followed by ``Linear(vocab)`` (docs/notebook.md, "Model")."""
 
     def __init__(self, kind: str, vocab_size: int, hidden: int, layers: int = 1,
                  bidirectional: bool = False) -> None:
@@ -70,7 +70,7 @@ _SCRATCH = {
 
 
 class RNNModelScratch(nn.Module):
-    """Hand-written RNN/GRU/LSTM (spec "Scratch models"): parameters named as in the notebooks."""
+    """Hand-written RNN/GRU/LSTM (docs/notebook.md, "Scratch models"): parameters named as in the notebooks."""
 
     def __init__(self, kind: str, vocab_size: int, hidden: int) -> None:
         super().__init__()

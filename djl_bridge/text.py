@@ -1,6 +1,6 @@
 """Text, tokens and vocabulary of The Time Machine, exactly as the Java notebook builds them.
 
-The one subtle point is the empty-string token (spec "Text and vocabulary" 4). Java counts a
+The one subtle point is the empty-string token (docs/notebook.md, "Text and vocabulary"). Java counts a
 token unless it *is* the interned literal ``""``. A line that was already empty in the file
 yields a fresh empty ``String`` (counted); a line that becomes empty only through cleaning yields
 the literal (skipped). Python has no such identity, so the port marks the first kind with the

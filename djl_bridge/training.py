@@ -1,6 +1,6 @@
 """``trainCh8`` / ``trainEpochCh8`` / ``predictCh8`` of the notebook.
 
-Mode "parity" performs DJL's arithmetic on its PyTorch engine op by op (spec "Training"):
+Mode "parity" performs DJL's arithmetic on its PyTorch engine op by op (docs/notebook.md, "Training"):
 Java scalars become 0-d tensors of the Java type on the array's device (int -> int32,
 float -> float32, double -> float64), the loss is log_softmax -> gather -> neg -> mean -> mean,
 the clipping norm is a sum of float32 per-parameter sums in a double, and the concise update is
@@ -155,7 +155,7 @@ def train_epoch_ch8(net: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.
                     zero_scratch_grads: bool = False) -> tuple[float, float]:
     """One epoch; returns (perplexity, tokens/s).
 
-    ``zero_scratch_grads=False`` follows the spec: on DJL's PyTorch engine nothing zeroes the
+    ``zero_scratch_grads=False`` follows docs/notebook.md ("Training" 5): on DJL's PyTorch engine nothing zeroes the
     scratch model's gradients, so they accumulate across batches. The concise model's state is
     carried (not reset) even with ``use_random_iter``, as in the Java code; the scratch model's
     is reset per batch then.

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-SHARED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "timemachine.txt"
-
-# Tests point the data resolver at the shared copy when nothing else is configured
-# (these machines reach no host but package registries).
-if "DJL_PARITY_DATA" not in os.environ and SHARED_TEXT.is_file():
-    os.environ["DJL_PARITY_DATA"] = str(SHARED_TEXT)
-
 
 @pytest.fixture(scope="session")
 def data_file() -> Path:
-    from djl_bridge.data import resolve_data_file
+    """The text, found as a user's run finds it: $DJL_PARITY_DATA, the cache, or a download (CI sets the first)."""
+    from djl_bridge.data import DataError, resolve_data_file
 
-    return resolve_data_file()
+    try:
+        return resolve_data_file()
+    except DataError as exc:
+        pytest.fail(f"the tests need The Time Machine text: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

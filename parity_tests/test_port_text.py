@@ -61,8 +61,8 @@ def test_corpus_and_max_tokens(book):
         load_corpus_time_machine(book, max_tokens=14)
 
 
-def test_real_book_vocabulary():
-    corpus, vocab = load_corpus_time_machine("/work/shared/data/timemachine.txt")
+def test_real_book_vocabulary(data_file):
+    corpus, vocab = load_corpus_time_machine(data_file)
     assert len(vocab) == 29 and dict(vocab.token_freqs)[""] == 373
     assert vocab.idx_to_token[:4] == ["<unk>", " ", "e", "t"]
     assert len(corpus) == 170580

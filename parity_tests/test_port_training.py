@@ -13,9 +13,6 @@ from djl_bridge.text import load_corpus_time_machine
 from djl_bridge.training import (Accumulator, _djl_sgd_step, grad_clipping, java_1f, loss_fn,
                                  predict_ch8, sgd, train_ch8, train_epoch_ch8)
 
-BOOK = "/work/shared/data/timemachine.txt"
-
-
 @pytest.mark.parametrize("mode", ["parity", "fast"])
 def test_loss_by_hand(mode):
     logits = torch.tensor([[0.0, 0.0], [math.log(3), 0.0]])
@@ -91,8 +88,8 @@ def test_scratch_lstm_matches_torch_lstm():
 
 
 @pytest.fixture(scope="module")
-def small():
-    corpus, vocab = load_corpus_time_machine(BOOK, max_tokens=2000)
+def small(data_file):
+    corpus, vocab = load_corpus_time_machine(data_file, max_tokens=2000)
     return TimeMachineDataset(corpus, 8, 35, offset=3), vocab
 
 

@@ -110,6 +110,25 @@ def _djl_settings(policy: LibtorchPolicy) -> dict[str, str]:
     }
 
 
+def _jvm_library() -> str:
+    """The JVM to load: ``$JAVA_HOME``'s when it is set (and nothing else), else the one JPype finds."""
+    import jpype
+
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        found = next((p for p in (Path(home) / "lib" / "server" / "libjvm.so",
+                                  Path(home) / "jre" / "lib" / "server" / "libjvm.so") if p.is_file()), None)
+        if found is None:
+            raise BridgeSetupError(f"JAVA_HOME={home} holds no JVM (no lib/server/libjvm.so). Point JAVA_HOME "
+                                   "at a JDK 17+ (Debian: apt-get install openjdk-17-jdk) or unset it.")
+        return str(found)
+    try:
+        return jpype.getDefaultJVMPath()
+    except jpype.JVMNotFoundException:
+        raise BridgeSetupError("No Java runtime found. Install a JDK 17+ (Debian: apt-get install "
+                               "openjdk-17-jdk) or set JAVA_HOME.") from None
+
+
 def start() -> JvmInfo:
     """Start the JVM once (later calls return the same info) and load DJL's PyTorch engine."""
     global _info
@@ -130,11 +149,7 @@ def start() -> JvmInfo:
         "-Dorg.slf4j.simpleLogger.log.ai.djl.BaseModel=error",
         "-Xss8m",
     ]
-    try:
-        jvm_path = jpype.getDefaultJVMPath()
-    except jpype.JVMNotFoundException as exc:
-        raise BridgeSetupError(f"No Java runtime found ({exc}). Install a JDK 17+ "
-                               "(Debian: apt-get install openjdk-17-jdk) or set JAVA_HOME.") from None
+    jvm_path = _jvm_library()
     t0 = time.perf_counter()
     try:
         # -Xrs and interrupt=False: SIGINT and SIGTERM stay with Python (djl_bridge/signals.py), so the

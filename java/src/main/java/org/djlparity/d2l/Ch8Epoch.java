@@ -103,7 +103,7 @@ public final class Ch8Epoch {
             // first batch, or random sampling: fresh zero state (scratch model only)
             state = ((RNNModelScratch) net).beginState((int) X.getShape().get(0), device);
         } else if (state != null) {
-            // Sequential carry-over: detach the previous batch's state (spec "Training" 1).
+            // Sequential carry-over: detach the previous batch's state (docs/notebook.md, "Training").
             // QUIRK kept: a concise model keeps its state across batches even with random
             // sampling; only the scratch model is reset above.
             state = detach(state);

@@ -12,7 +12,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 /**
- * Concise RNN language model (spec "Model"): one-hot, time-major recurrent layer, Linear(vocab).
+ * Concise RNN language model (docs/notebook.md, "Model"): one-hot, time-major recurrent layer, Linear(vocab).
  * Inputs: X (batch, steps) int, optionally followed by the state arrays. Outputs: logits
  * (steps*batch, vocab), time-major rows, followed by the new state.
  */

@@ -8,7 +8,7 @@ import ai.djl.util.Pair;
 import java.util.Collections;
 import java.util.List;
 
-/** Scratch RNN model (spec "Scratch models"): one-hot input, user step function. */
+/** Scratch RNN model (docs/notebook.md, "Scratch models"): one-hot input, user step function. */
 public class RNNModelScratch {
 
     /** Creates the zero state: (batchSize, numHiddens, device). */

@@ -22,7 +22,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** The Time Machine text helpers and the chapter-8 training loop (spec "Training"). */
+/** The Time Machine text helpers and the chapter-8 training loop (docs/notebook.md, "Training"). */
 public final class TimeMachine {
 
     private TimeMachine() {}
@@ -82,7 +82,7 @@ public final class TimeMachine {
     }
 
     /**
-     * Greedy generation (spec "Prediction"): warm up on the prefix, then append numPreds argmax
+     * Greedy generation (docs/notebook.md, "Prediction"): warm up on the prefix, then append numPreds argmax
      * tokens. Concise models start without state; scratch models from beginState(1).
      */
     public static String predictCh8(

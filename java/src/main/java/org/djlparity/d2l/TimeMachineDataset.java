@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * The Time Machine as (numSteps)-token windows (spec "Dataset"). Record index =
+ * The Time Machine as (numSteps)-token windows (docs/notebook.md, "Dataset"). Record index =
  * window * batchSize + row, so sequential sampling gives batch k = window k and row r of batch k
  * continues row r of batch k-1.
  *

@@ -7,7 +7,7 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 
-/** Scratch SGD and gradient clipping of the D2L notebooks (spec "Training" 4-5). */
+/** Scratch SGD and gradient clipping of the D2L notebooks (docs/notebook.md, "Training"). */
 public final class Training {
 
     private Training() {}
@@ -22,7 +22,7 @@ public final class Training {
         }
     }
 
-    /** Clips the global gradient norm to theta (spec "Training" 4). */
+    /** Clips the global gradient norm to theta (docs/notebook.md, "Training"). */
     public static void gradClipping(Object net, int theta, NDManager manager) {
         clipGradients(net, theta, manager);
     }

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Token vocabulary of the D2L notebooks (spec "Text and vocabulary" 4-6).
+ * Token vocabulary of the D2L notebooks (docs/notebook.md, "Text and vocabulary").
  *
  * <p>Index 0 is {@code <unk>}, then the reserved tokens, then every counted token with
  * frequency {@code >= minFreq}, in descending frequency order (stable: ties keep first-seen
@@ -54,7 +54,7 @@ public class Vocab {
     /**
      * Counts tokens in first-seen order.
      *
-     * <p>QUIRK kept on purpose (spec "Text and vocabulary" 4): a token is skipped only when it is
+     * <p>QUIRK kept on purpose (docs/notebook.md, "Text and vocabulary"): a token is skipped only when it is
      * the very same object as the interned literal {@code ""} (reference comparison, not {@code
      * isEmpty()}). A line that became empty through cleaning ends up as the interned {@code ""}
      * ({@code trim()} of an all-blank string returns the literal) and {@code "".split("")} hands
