@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -24,27 +25,47 @@ def test_help_lists_the_commands():
         assert cmd in out.stdout
 
 
-@pytest.mark.parametrize("args,fragment", [
+BAD_INPUTS = [
     (["--model", "transformer"], "transformer"),
     (["--hidden", "0"], "--hidden must be positive"),
     (["--epochs", "-3"], "--epochs must be positive"),
-    (["--max-tokens", "999999999"], "exceeds the corpus"),
-    (["--batch-size", "5000", "--max-tokens", "2000"], "batch"),
+    (["--max-tokens", "999999999"], "exceeds the corpus of 170580 tokens"),
+    (["--batch-size", "5000"], "--batch-size 5000 x --num-steps 35 needs at least 175035 tokens"),
+    (["--batch-size", "60", "--max-tokens", "2000"], "needs at least 2135 tokens"),
     (["--offset", "35"], "--offset must be in"),
     (["--device", "cuda"], "cuda"),
-])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, fragment, tmp_path):
+]
+COMMANDS = [["train", "--impl", "python"], ["train", "--impl", "djl", "--model", "lstm"],
+            ["compare", "--layout-fix"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:3]))
+@pytest.mark.parametrize("args,fragment", BAD_INPUTS, ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(command, args, fragment, tmp_path):
     import torch
 
-    if args[:2] == ["--device", "cuda"] and torch.cuda.is_available():
+    if args[:2] == ["--device", "cuda"] and torch.cuda.is_available() and command[-1] == "python":
         pytest.skip("CUDA is present here")
     out_dir = tmp_path / "out"
-    proc = run("train", "--impl", "python", "--out", str(out_dir), *args)
+    proc = run(*command, "--out", str(out_dir), *args)
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("Usage:", "Try "))]
     assert len(lines) == 1 and fragment.lower() in lines[0].lower(), proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out_dir.exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", [["train", "--impl", "djl", "--out", "o", *TINY],
+                                     ["compare", "--out", "o", *TINY], ["doctor"]], ids=lambda c: c[0])
+@pytest.mark.parametrize("env,fragment", [({"JAVA_HOME": "/nonexistent-jdk"}, "JAVA_HOME=/nonexistent-jdk"),
+                                          ({"DJL_PARITY_JAVA_DIR": "/nonexistent-build"}, "not built")],
+                         ids=["no JDK", "no build"])
+def test_a_missing_part_of_the_environment_is_exit_3(command, env, fragment, tmp_path):
+    proc = subprocess.run([*CLI, *command], capture_output=True, text=True, timeout=180, cwd=tmp_path,
+                          env={**os.environ, **env})
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert fragment in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_unwritable_out_dir_is_refused_before_work(tmp_path):
@@ -82,15 +103,20 @@ def test_python_and_djl_train_print_the_same_numbers(tmp_path):
     assert outs["python"].returncode == outs["djl"].returncode == 0
 
 
-def test_compare_bilstm_as_published_reports_the_named_failure(tmp_path):
+def test_compare_bilstm_as_published_is_incomplete_not_pass(tmp_path):
     proc = run("compare", "--model", "bilstm", "--hidden", "8", "--max-tokens", "1200", "--epochs", "1",
                "--out", str(tmp_path / "r"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 4, proc.stderr[-2000:]
+    verdict = proc.stdout.splitlines()[-2]
+    assert verdict.startswith("INCOMPLETE: 13 of 20 stages not compared (init.independent, ")
+    assert verdict.endswith("to compare them: --layout-fix") and "PASS" not in proc.stdout
     report = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert report["schema"] == "djl-parity/report/1"
+    assert report["schema"] == "djl-parity/report/2" and report["outcome"] == "INCOMPLETE"
     first = report["stages"][0]
     assert first["stage"] == "java.as_published" and first["cause"] == "djl-bilstm-parameter-layout"
-    assert {s["status"] for s in report["stages"][7:]} == {"blocked"}
+    assert {s["status"] for s in report["stages"][7:]} == {"not compared"}
+    for name in ("report.md", "report.html"):
+        assert "INCOMPLETE: 13 of 20 stages not compared" in (tmp_path / "r" / name).read_text()
 
 
 def test_doctor_json_is_green_here():

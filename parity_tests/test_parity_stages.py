@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from djl_bridge.config import RunConfig
-from djl_bridge.parity.compare import FAILED, IDENTICAL, compare_stage, ulp_distance
+from djl_bridge.parity.compare import (EXPLAINED, FAILED, IDENTICAL, NOT_COMPARED, StageResult, compare_stage,
+                                       not_compared, ulp_distance)
+from djl_bridge.parity.report import Report
 
 
 def test_ulp_distance_counts_representable_floats():
@@ -28,6 +31,69 @@ def test_named_arrays_report_the_parameter_first_out_of_tolerance():
     python = {"w": np.ones(3, np.float32), "b": np.float32([1, 1.5])}
     result = compare_stage("step1.grads", java, python, "parity")
     assert result.status == FAILED and result.first_bad == "b[1]" and result.max_abs == 0.5
+
+
+def test_mixed_dtypes_are_compared_in_the_wider_type_with_its_ulps():
+    one = np.float32([1.0])
+    next64 = np.float64([np.nextafter(1.0, 2.0)])
+    result = compare_stage("step1.loss", one, next64, "parity")
+    assert result.status == FAILED and result.max_ulp == 1 and result.max_abs == next64[0] - 1.0
+    assert compare_stage("step1.loss", one, np.float64([1.0]), "parity").status == IDENTICAL
+    # a float32 rounding seen from float64 is 2**29 float64 ULPs, not 0
+    f32_next = np.float32([np.nextafter(np.float32(1), np.float32(2))])
+    assert compare_stage("step1.loss", f32_next, np.float64([1.0]), "parity").max_ulp == 2**29
+
+
+@pytest.mark.parametrize("java,python,expected", [
+    (np.zeros((2, 3), np.float32), np.zeros((3, 2), np.float32), "shape (2, 3) vs (3, 2)"),
+    ([1.0, 2.0], [1.0, 2.0, 3.0], "length 2 vs 3"),
+])
+def test_different_shapes_or_lengths_fail_and_say_both(java, python, expected):
+    result = compare_stage("epochs.perplexity", java, python, "parity", "epoch")
+    assert result.status == FAILED and result.first_bad == expected
+
+
+def test_named_arrays_of_different_shapes_fail_naming_the_parameter():
+    java = {"w": np.ones((2, 2), np.float32)}
+    result = compare_stage("final.params", java, {"w": np.ones((2, 3), np.float32)}, "parity")
+    assert result.status == FAILED and result.first_bad == "w: shape (2, 2) vs (2, 3)"
+
+
+def test_signed_zeros_are_identical_values_and_counted():
+    result = compare_stage("step1.grads", {"b": np.float32([0.0, -0.0, 1.0])},
+                           {"b": np.float32([-0.0, -0.0, 1.0])}, "parity")
+    assert result.status == IDENTICAL and result.max_ulp == 0 and "1 element(s) are -0.0" in result.note
+
+
+def test_nan_matches_nan_but_not_a_number():
+    nan = np.float32([np.nan, 1.0])
+    assert compare_stage("step1.logits", nan, nan.copy(), "parity").status == IDENTICAL
+    result = compare_stage("step1.logits", nan, np.float32([0.5, 1.0]), "parity")
+    assert result.status == FAILED and result.first_bad == "[0]" and result.max_abs == float("inf")
+    assert ulp_distance(np.float32([np.nan]), np.float32([0.5]))[0] == 2**31
+
+
+def _stage(status: str) -> StageResult:
+    return StageResult("x", status, "exact")
+
+
+@pytest.mark.parametrize("statuses,outcome,code", [
+    ([IDENTICAL, "within tolerance", EXPLAINED], "PASS", 0),
+    ([IDENTICAL, NOT_COMPARED], "INCOMPLETE", 4),
+    ([FAILED, NOT_COMPARED], "FAIL", 1),
+    ([], "INCOMPLETE", 4),
+])
+def test_outcome_is_pass_only_when_every_stage_was_compared(statuses, outcome, code):
+    report = Report({}, "java", [_stage(s) for s in statuses], {})
+    assert report.outcome == outcome and report.exit_code == code
+    assert report.verdict().startswith(outcome) and report.as_json()["outcome"] == outcome
+
+
+def test_incomplete_headline_names_the_stages_why_and_the_flag():
+    stages = [_stage(IDENTICAL), not_compared("step1.loss", "parity", "Java cannot train it", "--layout-fix")]
+    verdict = Report({}, "java", stages, {}).verdict()
+    assert verdict == ("INCOMPLETE: 1 of 2 stages not compared (step1.loss): Java cannot train it; "
+                       "to compare them: --layout-fix")
 
 
 def test_series_report_one_based_epoch():
@@ -74,8 +140,12 @@ def test_speed_is_reported_not_compared(data_file, jvm, tmp_path):
     report = compare(cfg, data_file, steps=2)
     assert not any("speed" in s.stage for s in report.stages)
     assert "java tokens/s (last epoch)" in report.environment
+    assert report.outcome == "PASS", report.verdict()
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "stale.txt").write_text("an earlier run's file")
     write_report(report, tmp_path / "r")
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"], "no staging or replaced folder left behind"
     html = (tmp_path / "r" / "report.html").read_text()
     assert "data:image/png;base64," in html and "PASS" in html
 
