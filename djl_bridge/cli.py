@@ -145,21 +145,27 @@ def _out_dir(out: str):
 
 
 class _EpochProgress:
-    """A progress bar on stderr with the running perplexity, shown from the first finished epoch."""
+    """Per-epoch progress on stderr: a bar on a terminal, one line per epoch in a log (stderr not a tty)."""
 
     def __init__(self, total: int, label: str) -> None:
         self.total, self.label, self.bar = total, label, None
+        self.tty = sys.stderr.isatty()
 
     def __call__(self, epoch: int, ppl: float, speed: float) -> None:
+        status = f"ppl {ppl:.2f}  {speed:,.0f} tok/s"
+        if not self.tty:
+            click.echo(f"{self.label.strip()}: epoch {epoch}/{self.total}  {status}", err=True)
+            return
         if self.bar is None:
             self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr, show_pos=True,
                                          item_show_func=lambda s: s)
             self.bar.__enter__()
-        self.bar.update(1, f"ppl {ppl:.2f}  {speed:,.0f} tok/s")
+        self.bar.update(1, status)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @cli.command()

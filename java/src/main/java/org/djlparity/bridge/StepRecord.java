@@ -12,10 +12,7 @@ import java.util.List;
  */
 public class StepRecord implements AutoCloseable {
     public NDManager manager;
-    public NDArray x;
-    public NDArray y;
     public NDArray logits;
-    public NDList stateIn;
     public NDList stateOut;
     public float loss;
     public List<String> names;

@@ -43,7 +43,7 @@ public class TrainSession implements AutoCloseable {
         this.device = device;
         this.useRandomIter = useRandomIter;
         this.manager = manager;
-        this.setup = Ch8Setup.create(net, lr, manager);
+        this.setup = Ch8Setup.create(net, lr, device, manager);
     }
 
     public void beginEpoch() throws IOException, TranslateException {
@@ -124,18 +124,14 @@ public class TrainSession implements AutoCloseable {
         private StepRecord rec;
 
         @Override
-        public void afterForward(
-                NDArray x, NDArray y, NDArray yHat, NDList stateIn, NDList stateOut, float loss) {
+        public void afterForward(NDArray yHat, NDList stateOut, float loss) {
             if (!capture) {
                 rec = null;
                 return;
             }
             rec = new StepRecord();
             rec.manager = manager.newSubManager();
-            rec.x = copy(x, rec.manager);
-            rec.y = copy(y, rec.manager);
             rec.logits = copy(yHat, rec.manager);
-            rec.stateIn = copy(stateIn, rec.manager);
             rec.stateOut = copy(stateOut, rec.manager);
             rec.loss = loss;
             rec.names = Params.names(net);

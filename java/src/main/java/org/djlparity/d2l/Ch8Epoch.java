@@ -25,8 +25,7 @@ public final class Ch8Epoch {
 
     /** Optional hooks for inspection; called at the points named, never changing anything. */
     public interface Observer {
-        void afterForward(
-                NDArray x, NDArray y, NDArray yHat, NDList stateIn, NDList stateOut, float loss);
+        void afterForward(NDArray yHat, NDList stateOut, float loss);
 
         void afterBackward();
 
@@ -112,7 +111,6 @@ public final class Ch8Epoch {
             state.attach(childManager);
         }
         NDArray y = Y.transpose(1, 0).reshape(new Shape(-1));
-        NDList stateIn = state;
         NDArray yHat;
         float l;
         try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
@@ -137,7 +135,7 @@ public final class Ch8Epoch {
         }
         lastLoss = l;
         if (observer != null) {
-            observer.afterForward(X, y, yHat, stateIn, state, l);
+            observer.afterForward(yHat, state, l);
             observer.afterBackward();
         }
         double norm = Training.clipGradients(net, 1, childManager);

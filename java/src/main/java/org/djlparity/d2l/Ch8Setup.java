@@ -1,7 +1,7 @@
 package org.djlparity.d2l;
 
+import ai.djl.Device;
 import ai.djl.Model;
-import ai.djl.engine.Engine;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.ndarray.NDManager;
@@ -35,7 +35,7 @@ public final class Ch8Setup implements AutoCloseable {
         this.trainer = trainer;
     }
 
-    public static Ch8Setup create(Object net, int lr, NDManager manager) {
+    public static Ch8Setup create(Object net, int lr, Device device, NDManager manager) {
         Loss loss = new SoftmaxCrossEntropyLoss();
         if (net instanceof RNNModelScratch) {
             RNNModelScratch s = (RNNModelScratch) net;
@@ -43,7 +43,7 @@ public final class Ch8Setup implements AutoCloseable {
                     loss, (batchSize, sub) -> Training.sgd(s.getParams(), lr, batchSize, sub),
                     null, null);
         }
-        Model model = Model.newInstance("model");
+        Model model = Model.newInstance("model", device);
         model.setBlock((AbstractBlock) net);
         Tracker lrt = Tracker.fixed(lr);
         Optimizer sgd = Optimizer.sgd().setLearningRateTracker(lrt).build();
@@ -51,7 +51,7 @@ public final class Ch8Setup implements AutoCloseable {
                 new DefaultTrainingConfig(loss)
                         .optOptimizer(sgd)
                         .optInitializer(new NormalInitializer(0.01f), Parameter.Type.WEIGHT)
-                        .optDevices(Engine.getInstance().getDevices(1))
+                        .optDevices(new Device[] {device})
                         .addEvaluator(new Accuracy())
                         .addTrainingListeners(TrainingListener.Defaults.logging());
         Trainer trainer = model.newTrainer(config);

@@ -32,10 +32,6 @@ public class RNNModel extends AbstractBlock {
         return rnnLayer;
     }
 
-    public int getVocabSize() {
-        return vocabSize;
-    }
-
     @Override
     protected NDList forwardInternal(
             ParameterStore parameterStore,

@@ -61,12 +61,4 @@ public class RNNModelScratch {
     public List<String> getParamNames() {
         return paramNames;
     }
-
-    public int getVocabSize() {
-        return vocabSize;
-    }
-
-    public int getNumHiddens() {
-        return numHiddens;
-    }
 }

@@ -30,8 +30,4 @@ public class StopWatch {
         }
         return s;
     }
-
-    public List<Double> getTimes() {
-        return times;
-    }
 }

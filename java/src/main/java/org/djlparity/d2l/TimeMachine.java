@@ -151,7 +151,7 @@ public final class TimeMachine {
             NDManager manager,
             EpochListener listener)
             throws IOException, TranslateException {
-        Ch8Setup setup = Ch8Setup.create(net, lr, manager);
+        Ch8Setup setup = Ch8Setup.create(net, lr, device, manager);
         double ppl = 0;
         double speed = 0;
         for (int epoch = 0; epoch < numEpochs; epoch++) {

@@ -105,10 +105,6 @@ public class TimeMachineDataset extends RandomAccessDataset {
         return corpus;
     }
 
-    public int getNumSteps() {
-        return numSteps;
-    }
-
     /** Builder; sampling (batch size, random) comes from the inherited setSampling. */
     public static final class Builder extends BaseBuilder<Builder> {
         int numSteps;

@@ -1,0 +1,48 @@
+"""Ctrl-C and SIGTERM sent to a real `djl-parity` process while either side trains."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+LONG = ["--model", "lstm", "--hidden", "16", "--max-tokens", "1500", "--batch-size", "4", "--epochs", "10000",
+        "--offset", "0"]
+
+
+def _interrupt_after_training_starts(args: list[str], sig: int, cwd: Path) -> subprocess.CompletedProcess:
+    """Start the CLI, wait until an epoch has finished (its progress line), then send ``sig``."""
+    proc = subprocess.Popen([sys.executable, "-m", "djl_bridge.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        seen, deadline = "", time.monotonic() + 180
+        while ": epoch 1/" not in seen and time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
+            if ready:
+                seen += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+        assert ": epoch 1/" in seen, f"training never reported an epoch: {seen[-1000:]}"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=120)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, seen + err)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("command", [["train", "--impl", "python"], ["train", "--impl", "djl"], ["compare"]],
+                         ids=["train-python", "train-djl", "compare"])
+def test_an_interrupt_exits_128_plus_signal_with_one_line_and_nothing_written(command, sig, tmp_path):
+    result = _interrupt_after_training_starts([*command, "--out", "out", *LONG], sig, tmp_path)
+    assert result.returncode == 128 + sig, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith(f"djl-parity: stopped by {signal.Signals(sig).name}; no output was written"), last
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == [], "no output folder, staging folder or hs_err crash report"
