@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from djl_bridge.config import MODELS
+
 State = list[torch.Tensor]
-MODEL_NAMES = ("rnn", "gru", "lstm", "deep-lstm", "bilstm",
-               "rnn-scratch", "gru-scratch", "lstm-scratch")
 _LAYERS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
@@ -115,16 +115,4 @@ def build_model(name: str, vocab_size: int, hidden: int, layers: int = 1) -> nn.
         return RNNModel("lstm", vocab_size, hidden, layers)
     if name == "bilstm":
         return RNNModel("lstm", vocab_size, hidden, layers, bidirectional=True)
-    raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
-
-
-@torch.no_grad()
-def init_djl_(model: nn.Module, generator: torch.Generator) -> None:
-    """DJL's initialisation: every weight N(0, 0.01), every bias zero, drawn in DJL's
-    parameter order (``params.djl_names``) from ``generator`` (a CPU generator)."""
-    from djl_bridge.params import djl_parameters  # params.py imports this module
-    for name, p in djl_parameters(model):
-        if name.endswith(("BIAS", "_bias")) or name.startswith("b_"):
-            p.zero_()
-        else:
-            p.copy_(torch.normal(0.0, 0.01, tuple(p.shape), generator=generator))
+    raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from djl_bridge.models import RNNModel, RNNModelScratch
+from djl_bridge.models import RNNModel, RNNModelScratch, build_model
 
 
 def djl_parameters(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
@@ -70,3 +70,21 @@ def from_djl(model: nn.Module, arrays: Mapping[str, np.ndarray]) -> None:
         if value.shape != tuple(p.shape):
             raise ValueError(f"{name}: DJL shape {value.shape} != port shape {tuple(p.shape)}")
         p.copy_(torch.from_numpy(value.astype(np.float32, copy=False)))
+
+
+@torch.no_grad()
+def init_djl_(model: nn.Module, generator: torch.Generator) -> None:
+    """DJL's initialisation: every weight N(0, 0.01), every bias zero, drawn in DJL's
+    parameter order (``params.djl_names``) from ``generator`` (a CPU generator)."""
+    for name, p in djl_parameters(model):
+        if name.endswith(("BIAS", "_bias")) or name.startswith("b_"):
+            p.zero_()
+        else:
+            p.copy_(torch.normal(0.0, 0.01, tuple(p.shape), generator=generator))
+
+
+def seeded_model(name: str, vocab_size: int, hidden: int, layers: int, seed: int) -> nn.Module:
+    """The model ``name`` with DJL's initialisation drawn from ``seed`` (what each side does on its own)."""
+    net = build_model(name, vocab_size, hidden, layers)
+    init_djl_(net, torch.Generator().manual_seed(seed))
+    return net

@@ -43,11 +43,9 @@ def _python_environment() -> dict:
 
 def run_python(cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None) -> RunResult:
     """Run the notebook on the PyTorch port."""
-    import torch
-
     from djl_bridge.dataset import TimeMachineDataset
     from djl_bridge.device import djl_device_name, resolve_device
-    from djl_bridge.models import build_model, init_djl_
+    from djl_bridge.params import seeded_model
     from djl_bridge.text import load_corpus_time_machine
     from djl_bridge.training import train_ch8
 
@@ -56,8 +54,7 @@ def run_python(cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=cfg.offset,
                                  random_sample=cfg.random_iter, seed=cfg.seed)
-    net = build_model(cfg.model, len(vocab), cfg.hidden, cfg.layers)
-    init_djl_(net, torch.Generator().manual_seed(cfg.seed))
+    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed)
     net.to(device)
     result = train_ch8(net, dataset, vocab, cfg.lr, cfg.epochs, device, use_random_iter=cfg.random_iter,
                        mode=cfg.mode, on_epoch=on_epoch)

@@ -83,20 +83,16 @@ def python_data(cfg: RunConfig, data: Path, offset: int) -> Trace:
 def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | None, steps: int,
                on_epoch: Callable[[int, float, float], None] | None = None) -> Trace:
     """Initialise the port from the seed, then train from ``init_params`` when given; record every stage."""
-    import torch
-
     from djl_bridge.dataset import TimeMachineDataset
     from djl_bridge.device import resolve_device
-    from djl_bridge.models import build_model, init_djl_
-    from djl_bridge.params import from_djl, to_djl
+    from djl_bridge.params import from_djl, seeded_model, to_djl
     from djl_bridge.text import load_corpus_time_machine
     from djl_bridge.training import StepRecord, predict_ch8, train_epoch_ch8
 
     device = resolve_device(cfg.device)
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=trace.offset)
-    net = build_model(cfg.model, len(vocab), cfg.hidden, cfg.layers)
-    init_djl_(net, torch.Generator().manual_seed(cfg.seed))
+    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed)
     trace.init_own = to_djl(net)
     if init_params is not None:
         from_djl(net, init_params)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from djl_bridge.dataset import TimeMachineDataset
-from djl_bridge.models import build_model, init_djl_
+from djl_bridge.models import build_model
+from djl_bridge.params import init_djl_
 from djl_bridge.params import djl_names
 from djl_bridge.plots import plot_perplexity
 from djl_bridge.text import load_corpus_time_machine
