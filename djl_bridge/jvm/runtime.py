@@ -110,6 +110,27 @@ def _djl_settings(policy: LibtorchPolicy) -> dict[str, str]:
     }
 
 
+def _jvm_options(settings: dict[str, str]) -> list[str]:
+    return [f"-D{k}={v}" for k, v in settings.items()] + [
+        "-Dai.djl.offline=true",
+        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+        # trainCh8 leaves its Model to the garbage collector, as the notebook does; keep that quiet
+        "-Dorg.slf4j.simpleLogger.log.ai.djl.BaseModel=error",
+        "-Xss8m",
+    ]
+
+
+def shell_exports() -> str:
+    """The bridge's JVM settings as shell exports, for running the Java side by hand (scripts/djl-env.sh)."""
+    import shlex
+
+    settings = _djl_settings(libtorch_policy())
+    lines = [f"export {k}={shlex.quote(v)}" for k, v in settings.items()]
+    lines.append(f"export DJL_CLASSPATH={shlex.quote(os.pathsep.join(classpath()))}")
+    lines.append(f"export DJL_JAVA_OPTS={shlex.quote(' '.join(_jvm_options(settings)))}")
+    return "\n".join(lines)
+
+
 def _jvm_library() -> str:
     """The JVM to load: ``$JAVA_HOME``'s when it is set (and nothing else), else the one JPype finds."""
     import jpype
@@ -142,13 +163,7 @@ def start() -> JvmInfo:
     cp = classpath()
     settings = _djl_settings(policy)
     os.environ.update(settings)  # DJL reads the environment before system properties
-    options = [f"-D{k}={v}" for k, v in settings.items()] + [
-        "-Dai.djl.offline=true",
-        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-        # trainCh8 leaves its Model to the garbage collector, as the notebook does; keep that quiet
-        "-Dorg.slf4j.simpleLogger.log.ai.djl.BaseModel=error",
-        "-Xss8m",
-    ]
+    options = _jvm_options(settings)
     jvm_path = _jvm_library()
     t0 = time.perf_counter()
     try:

@@ -9,8 +9,16 @@ import ai.djl.nn.recurrent.RecurrentBlock;
 
 import org.djlparity.fix.LayoutFixedLstm;
 
+import java.util.List;
+
 /** Builds the notebooks' models by name. */
 public final class Models {
+
+    /** The model names, in the order of the Python side's registry (djl_bridge/config.py; a test checks). */
+    public static final List<String> KINDS =
+            List.of(
+                    "bilstm", "lstm", "deep-lstm", "gru", "rnn", "rnn-scratch", "gru-scratch",
+                    "lstm-scratch");
 
     private Models() {}
 
@@ -55,10 +63,7 @@ public final class Models {
                 break;
             default:
                 throw new IllegalArgumentException(
-                        "unknown model kind '"
-                                + kind
-                                + "' (rnn, gru, lstm, deep-lstm, bilstm, rnn-scratch,"
-                                + " gru-scratch, lstm-scratch)");
+                        "unknown model kind '" + kind + "'; known: " + String.join(", ", KINDS));
         }
         return new RNNModel(layer, vocabSize);
     }
