@@ -88,3 +88,18 @@ def test_independent_init_is_compared_not_copied(data_file, jvm):
     assert compare_stage("init.independent", java.init_own, other.init_own, "parity").status == FAILED
     # the copy itself is exact whatever the seed
     assert compare_stage("init.transfer", java.init_params, other.init_params, "parity").status == "identical"
+
+
+def test_a_java_failure_during_training_is_a_failed_stage_and_exit_1(manager):
+    from djl_bridge.jvm import JavaError, jclass, java_call
+    from djl_bridge.parity.compare import not_compared
+    from djl_bridge.parity.engine import _java_failure_stage
+    from djl_bridge.parity.report import Report
+
+    with pytest.raises(JavaError) as info:
+        with java_call():
+            manager.ones(jclass("ai.djl.ndarray.types.Shape")(2, 3)).reshape(7)
+    stage = _java_failure_stage(info.value, "parity")
+    assert stage.stage == "java.run" and stage.status == FAILED and info.value.root_cause()[:60] in stage.note
+    report = Report({}, "java", [stage, not_compared("final.params", "parity", "the Java side failed", "")], {})
+    assert report.outcome == "FAIL" and report.exit_code == 1
