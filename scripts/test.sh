@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Set up everything (idempotent), then run the whole test suite against the real JVM, DJL and PyTorch.
+# Set up everything (idempotent), lint, then run the whole test suite against the real JVM, DJL and PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "test: lint (ruff check, ruff format --check)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest parity_tests "$@"
