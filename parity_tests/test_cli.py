@@ -10,7 +10,7 @@ import sys
 import pytest
 
 CLI = [sys.executable, "-m", "djl_bridge.cli"]
-TINY = ["--model", "lstm", "--hidden", "8", "--max-tokens", "1200", "--batch-size", "4", "--epochs", "2",
+TINY = ["--device", "cpu", "--model", "lstm", "--hidden", "8", "--max-tokens", "1200", "--batch-size", "4", "--epochs", "2",
         "--offset", "1"]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-LONG = ["--model", "lstm", "--hidden", "16", "--max-tokens", "1500", "--batch-size", "4", "--epochs", "10000",
+LONG = ["--device", "cpu", "--model", "lstm", "--hidden", "16", "--max-tokens", "1500", "--batch-size", "4", "--epochs", "10000",
         "--offset", "0"]
 
 
