@@ -1,9 +1,10 @@
 """Soak: train each side for many epochs and watch memory; exit 1 if either grows after warm-up.
 
-Samples, after every epoch, the process's resident set size (VmRSS) and, on the Java side, the
-JVM's used heap after a full collection. From epoch ``--warmup`` on, neither may grow more than
-``--limit`` (5%) above its value at that epoch. The Python side runs first, then the Java side
-(each against its own baseline, in this one process). Not a test: it takes minutes.
+Samples, after every epoch, the process's resident set size (VmRSS, after ``malloc_trim(0)`` hands
+the C heap's free pages back, so that it counts live memory rather than the allocator's cache)
+and, on the Java side, the JVM's used heap after a full collection. From epoch ``--warmup`` on,
+neither may grow more than ``--limit`` (5%) above its value at that epoch. Each side runs in a
+process of its own. Not a test: it takes minutes.
 
     .venv/bin/python scripts/soak.py                # notebook config (--layout-fix), 200 epochs a side
     .venv/bin/python scripts/soak.py --epochs 50 --max-tokens 3000
@@ -12,7 +13,9 @@ JVM's used heap after a full collection. From epoch ``--warmup`` on, neither may
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import subprocess
 import sys
 import time
 
@@ -21,6 +24,7 @@ from djl_bridge.data import resolve_data_file
 
 
 def rss_mib() -> float:
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/status") as f:
         kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
     return kib / 1024
@@ -66,12 +70,19 @@ def main() -> int:
     ap.add_argument("--limit", type=float, default=0.05, help="largest allowed growth after warm-up")
     ap.add_argument("--model", default="bilstm")
     ap.add_argument("--max-tokens", type=int, default=10000)
-    ap.add_argument("--sides", default="python,djl")
+    ap.add_argument("--sides", default="python,djl", help="comma-separated; each runs in a process of its own")
     args = ap.parse_args()
-    data = resolve_data_file()
-    cfg = validated(RunConfig(model=args.model, epochs=args.epochs, max_tokens=args.max_tokens, offset=0,
-                              device="cpu", layout_fix=args.model == "bilstm"), data)
-    results = [soak(side, cfg, data, args.warmup) for side in args.sides.split(",")]
+    sides = args.sides.split(",")
+    if len(sides) > 1:
+        results = []
+        for side in sides:
+            cmd = [sys.executable, __file__, *sys.argv[1:], "--sides", side]
+            results += json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout)
+    else:
+        data = resolve_data_file()
+        cfg = validated(RunConfig(model=args.model, epochs=args.epochs, max_tokens=args.max_tokens, offset=0,
+                                  device="cpu", layout_fix=args.model == "bilstm"), data)
+        results = [soak(sides[0], cfg, data, args.warmup)]
     print(json.dumps(results, indent=2))
     grown = [(r["side"], k, r[k]["growth"]) for r in results for k in ("rss_mib", "java_heap_mib")
              if k in r and r[k]["growth"] > args.limit]
