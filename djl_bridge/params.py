@@ -84,7 +84,12 @@ def init_djl_(model: nn.Module, generator: torch.Generator) -> None:
 
 
 def seeded_model(name: str, vocab_size: int, hidden: int, layers: int, seed: int) -> nn.Module:
-    """The model ``name`` with DJL's initialisation drawn from ``seed`` (what each side does on its own)."""
-    net = build_model(name, vocab_size, hidden, layers)
+    """The model ``name`` with DJL's initialisation drawn from ``seed`` (what each side does on its own).
+
+    torch.nn modules draw their default initialisation from libtorch's global generator, which
+    in this process is also DJL's (``Engine.setRandomSeed``): building them must not consume it.
+    """
+    with torch.random.fork_rng(devices=[]):
+        net = build_model(name, vocab_size, hidden, layers)
     init_djl_(net, torch.Generator().manual_seed(seed))
     return net

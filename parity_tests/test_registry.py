@@ -103,3 +103,19 @@ def test_a_java_failure_during_training_is_a_failed_stage_and_exit_1(manager):
     assert stage.stage == "java.run" and stage.status == FAILED and info.value.root_cause()[:60] in stage.note
     report = Report({}, "java", [stage, not_compared("final.params", "parity", "the Java side failed", "")], {})
     assert report.outcome == "FAIL" and report.exit_code == 1
+
+
+def test_python_initialising_first_leaves_djl_generator_alone(data_file, jvm):
+    """Both sides share libtorch's global generator: the port's init must not consume DJL's draws."""
+    from djl_bridge.jvm.djl_side import java_data, java_run
+    from djl_bridge.trace import python_data, python_run
+
+    cfg = RunConfig(model="lstm", hidden=8, max_tokens=1200, batch_size=4, num_steps=5, epochs=1,
+                    offset=0).resolved()
+    setup, java = java_data(cfg, data_file)  # seeds DJL's engine
+    python = python_run(python_data(cfg, data_file, 0), cfg, data_file, None, 1)  # builds torch.nn modules
+    try:
+        java_run(setup, java, cfg, python.init_params, 1)  # DJL's lazy init draws now
+    finally:
+        setup.manager.close()
+    assert compare_stage("init.independent", java.init_own, python.init_own, "parity").status == "identical"
