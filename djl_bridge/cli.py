@@ -106,6 +106,9 @@ def run_options(f):
         click.option("--layout-fix", is_flag=True,
                      help="Java side: run bidirectional LSTMs through the layout-corrected block "
                           "(a documented deviation; without it DJL fails as published)."),
+        click.option("--bias", is_flag=True, help="birnn-hand: add the biases b_h, b_r, b_q."),
+        click.option("--learn-boundary", is_flag=True,
+                     help="birnn-hand: learn the boundary states h_0 and g_T+1 (start 0.5) instead of the constant 0.5."),
         click.option("--data", type=click.Path(dir_okay=False), default=None,
                      help="The Time Machine text [$DJL_PARITY_DATA, cache, download]."),
     ]
