@@ -33,6 +33,7 @@ def cli() -> None:
       djl-parity doctor           check Python, torch, Java, DJL, libtorch and the data file
       djl-parity train --impl python|djl   run the notebook on one side
       djl-parity compare          run both sides from the same start and report the differences
+      djl-parity gradcheck        check a scratch model's gradients (hand, autograd, finite differences)
 
     \b
     Exit codes:
@@ -319,6 +320,35 @@ def main() -> None:
         sys.stderr.flush()
         os._exit(interrupts.exit_code)  # not the JVM's exit sequence: nothing runs under DJL's shutdown hook
     sys.exit(code)
+
+
+@main.command()
+@click.option("--model", type=click.Choice(["birnn-hand", "rnn-scratch", "gru-scratch", "lstm-scratch"]),
+              default="birnn-hand", show_default=True)
+@click.option("--side", type=click.Choice(["both", "python", "java"]), default="both", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random problems.")
+def gradcheck(model: str, side: str, seed: int) -> None:
+    """Check a scratch model's training gradients in float64 on random small problems.
+
+    \b
+    birnn-hand: hand-derived gradients against autograd (PyTorch; DJL's GradientCollector).
+    rnn/gru/lstm-scratch: DJL's GradientCollector against PyTorch autograd on the port.
+    All: central finite differences at a few entries of every parameter, on each side.
+    Prints the worst relative error per parameter; exit 1 when one exceeds its threshold.
+    """
+    from djl_bridge import gradcheck as gc
+    from djl_bridge.jvm import BridgeSetupError
+
+    sides = gc.SIDES if side == "both" else (side,)
+    try:
+        rows = gc.run(model, seed, sides)
+    except BridgeSetupError as exc:
+        raise SetupFailure(str(exc)) from None
+    click.echo(f"gradcheck {model}: float64, random problems (seed {seed}), {' and '.join(sides)}")
+    for line in gc.table(rows):
+        click.echo(line)
+    click.echo(gc.verdict(rows))
+    sys.exit(0 if all(r.ok for r in rows) else 1)
 
 
 if __name__ == "__main__":
