@@ -39,7 +39,8 @@ def cli() -> None:
     Exit codes:
       0    success (compare: PASS)
       1    compare: FAIL (a stage differs beyond its bound, or without a named cause);
-           train: the Java side failed (its root cause is printed)
+           train: the Java side failed (its root cause is printed);
+           gradcheck: a gradient error above its threshold
       2    bad input: one line on stderr, nothing written
       3    a missing or broken part of the environment (Java, the Maven build, an engine library)
       4    compare: INCOMPLETE (some stage could not be compared; the headline says which and how)
@@ -288,6 +289,35 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, **kwargs) -> No
     sys.exit(report.exit_code)
 
 
+@cli.command()
+@click.option("--model", type=click.Choice(["birnn-hand", "rnn-scratch", "gru-scratch", "lstm-scratch"]),
+              default="birnn-hand", show_default=True)
+@click.option("--side", type=click.Choice(["both", "python", "java"]), default="both", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random problems.")
+def gradcheck(model: str, side: str, seed: int) -> None:
+    """Check a scratch model's training gradients in float64 on random small problems.
+
+    \b
+    birnn-hand: hand-derived gradients against autograd (PyTorch; DJL's GradientCollector).
+    rnn/gru/lstm-scratch: DJL's GradientCollector against PyTorch autograd on the port.
+    All: central finite differences at a few entries of every parameter, on each side.
+    Prints the worst relative error per parameter; exit 1 when one exceeds its threshold.
+    """
+    from djl_bridge import gradcheck as gc
+    from djl_bridge.jvm import BridgeSetupError
+
+    sides = gc.SIDES if side == "both" else (side,)
+    try:
+        rows = gc.run(model, seed, sides)
+    except BridgeSetupError as exc:
+        raise SetupFailure(str(exc)) from None
+    click.echo(f"gradcheck {model}: float64, random problems (seed {seed}), {' and '.join(sides)}")
+    for line in gc.table(rows):
+        click.echo(line)
+    click.echo(gc.verdict(rows))
+    sys.exit(0 if all(r.ok for r in rows) else 1)
+
+
 def main() -> None:
     """The `djl-parity` program: the commands above, with interrupts and exit codes scripts can trust."""
     import os
@@ -320,35 +350,6 @@ def main() -> None:
         sys.stderr.flush()
         os._exit(interrupts.exit_code)  # not the JVM's exit sequence: nothing runs under DJL's shutdown hook
     sys.exit(code)
-
-
-@main.command()
-@click.option("--model", type=click.Choice(["birnn-hand", "rnn-scratch", "gru-scratch", "lstm-scratch"]),
-              default="birnn-hand", show_default=True)
-@click.option("--side", type=click.Choice(["both", "python", "java"]), default="both", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random problems.")
-def gradcheck(model: str, side: str, seed: int) -> None:
-    """Check a scratch model's training gradients in float64 on random small problems.
-
-    \b
-    birnn-hand: hand-derived gradients against autograd (PyTorch; DJL's GradientCollector).
-    rnn/gru/lstm-scratch: DJL's GradientCollector against PyTorch autograd on the port.
-    All: central finite differences at a few entries of every parameter, on each side.
-    Prints the worst relative error per parameter; exit 1 when one exceeds its threshold.
-    """
-    from djl_bridge import gradcheck as gc
-    from djl_bridge.jvm import BridgeSetupError
-
-    sides = gc.SIDES if side == "both" else (side,)
-    try:
-        rows = gc.run(model, seed, sides)
-    except BridgeSetupError as exc:
-        raise SetupFailure(str(exc)) from None
-    click.echo(f"gradcheck {model}: float64, random problems (seed {seed}), {' and '.join(sides)}")
-    for line in gc.table(rows):
-        click.echo(line)
-    click.echo(gc.verdict(rows))
-    sys.exit(0 if all(r.ok for r in rows) else 1)
 
 
 if __name__ == "__main__":

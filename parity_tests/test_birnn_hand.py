@@ -129,7 +129,7 @@ def test_compare_report_carries_the_finding(data_file, jvm):
 
     cfg = RunConfig(model="birnn-hand", hidden=8, max_tokens=600, batch_size=4, num_steps=10, epochs=1, offset=0)
     report = compare(cfg, data_file, steps=2)
-    assert report.passed, report.verdict()
+    assert report.outcome == "PASS", report.verdict()
     assert len(report.findings) == 1 and "perplexity" in report.findings[0]
     assert "## Findings" in to_markdown(report) and report.as_json()["findings"] == report.findings
 
