@@ -110,14 +110,6 @@ public final class BiRnnHand extends RNNModelScratch {
         names.add(name);
     }
 
-    public boolean hasBias() {
-        return bias;
-    }
-
-    public boolean learnsBoundary() {
-        return learnBoundary;
-    }
-
     /** The gradients of the last {@link #handStep}, in parameter order (null before the first). */
     public NDList getGradients() {
         return gradients;
