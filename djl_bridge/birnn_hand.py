@@ -13,6 +13,7 @@ the notebook's sequential loop does; the first batch of an epoch starts from the
 boundary ``g_{T+1}``. Boundaries are the constant 0.5, or parameters initialised to 0.5
 (``learn_boundary``); ``h_0`` gets a gradient only in a batch that starts from it.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,7 @@ class BiRnnHand(nn.Module):
     """One hidden layer per direction; ``bias`` adds b_h, b_r, b_q; ``learn_boundary`` makes
     h_0 and g_end (the article's h'_{T+1}) parameters."""
 
-    def __init__(self, vocab_size: int, hidden: int, bias: bool = False,
-                 learn_boundary: bool = False) -> None:
+    def __init__(self, vocab_size: int, hidden: int, bias: bool = False, learn_boundary: bool = False) -> None:
         super().__init__()
         self.vocab_size, self.hidden = vocab_size, hidden
         self.bias, self.learn_boundary = bias, learn_boundary
@@ -109,8 +109,9 @@ class BiRnnHand(nn.Module):
         return self._chains(self._one_hot(X), state[0])[-1]
 
     @torch.no_grad()
-    def hand_step(self, X: torch.Tensor, y: torch.Tensor, state: State, from_boundary: bool,
-                  loss_fn: LossFn) -> tuple[torch.Tensor, State, torch.Tensor]:
+    def hand_step(
+        self, X: torch.Tensor, y: torch.Tensor, state: State, from_boundary: bool, loss_fn: LossFn
+    ) -> tuple[torch.Tensor, State, torch.Tensor]:
         """Forward pass, loss, and every parameter's ``.grad`` set to its hand-derived gradient
         (replacing, never accumulating). ``y`` holds the targets in the logits' row order;
         ``from_boundary`` says that ``state`` is the boundary h_0 (not a carried state)."""
@@ -128,9 +129,9 @@ class BiRnnHand(nn.Module):
         T, B, Vn = x.shape
         N, Hn = T * B, self.hidden
         W, W_r = self.W, self.W_r
-        one = java_scalar(1.0, q, "float")
+        one = java_scalar(1.0, q, "float")  # the 1 of eq. 9 and 14, a Java float
         delta = q.softmax(1).sub(F.one_hot(y.long(), Vn).to(q.dtype)).div(java_scalar(N, q))  # eq. 5
-        delta3 = delta.reshape(T, B, Vn)
+        delta3 = delta.reshape(T, B, Vn)  # eq. 5: delta_t is block t
         grads = {
             "V": H2.transpose(1, 0) @ delta,  # eq. 6
             "V_r": G2.transpose(1, 0) @ delta,  # eq. 6
@@ -138,8 +139,8 @@ class BiRnnHand(nn.Module):
         if self.bias:
             grads["b_q"] = delta.sum(0)  # eq. 7
         # forward chain, t = T .. 1
-        alphas: list[torch.Tensor] = [delta] * T
-        carry = None
+        alphas: list[torch.Tensor] = [delta] * T  # eq. 9, filled below
+        carry = None  # eq. 8: no alpha_{T+1}
         for t in reversed(range(T)):
             eps = delta3[t] @ self.V.transpose(1, 0)  # eq. 8
             if carry is not None:
@@ -147,24 +148,24 @@ class BiRnnHand(nn.Module):
             alphas[t] = eps * hs[t].mul(hs[t]).neg().add(one)  # eq. 9
             carry = alphas[t] @ W.transpose(1, 0)  # eq. 8 (the next step's share), eq. 12
         dh_start = carry  # eq. 12, before the sum over the batch
-        A = torch.stack(alphas).reshape(N, Hn)
-        X2 = x.reshape(N, Vn)
-        H_prev = torch.stack([h_start, *hs[:-1]]).reshape(N, Hn)
+        A = torch.stack(alphas).reshape(N, Hn)  # eq. 10-11: all alpha_t as rows
+        X2 = x.reshape(N, Vn)  # eq. 10, 15: all x_t as rows
+        H_prev = torch.stack([h_start, *hs[:-1]]).reshape(N, Hn)  # eq. 11: h_{t-1}
         grads["U"] = X2.transpose(1, 0) @ A  # eq. 10
         grads["W"] = H_prev.transpose(1, 0) @ A  # eq. 11
         if self.bias:
             grads["b_h"] = A.sum(0)  # eq. 10
         # backward chain, t = 1 .. T
-        betas: list[torch.Tensor] = [delta] * T
-        carry = None
+        betas: list[torch.Tensor] = [delta] * T  # eq. 14, filled below
+        carry = None  # eq. 13: no beta_0
         for t in range(T):
             zeta = delta3[t] @ self.V_r.transpose(1, 0)  # eq. 13
             if carry is not None:
                 zeta = zeta + carry  # eq. 13
             betas[t] = zeta * gs[t].mul(gs[t]).neg().add(one)  # eq. 14
             carry = betas[t] @ W_r.transpose(1, 0)  # eq. 13 (the next step's share), eq. 17
-        Bt = torch.stack(betas).reshape(N, Hn)
-        G_next = torch.stack([*gs[1:], g_end]).reshape(N, Hn)
+        Bt = torch.stack(betas).reshape(N, Hn)  # eq. 15-16: all beta_t as rows
+        G_next = torch.stack([*gs[1:], g_end]).reshape(N, Hn)  # eq. 16: g_{t+1}
         grads["U_r"] = X2.transpose(1, 0) @ Bt  # eq. 15
         grads["W_r"] = G_next.transpose(1, 0) @ Bt  # eq. 16
         if self.bias:
@@ -186,14 +187,13 @@ def causal_perplexity(net: BiRnnHand, batches, device: torch.device | str = "cpu
         if state is None:
             state = net.begin_state(X.shape[0], device)
         for t in range(X.shape[1]):
-            q, state = net(X[:, t:t + 1], state)
+            q, state = net(X[:, t : t + 1], state)
             total += float(F.cross_entropy(q.double(), Y[:, t].long(), reduction="sum"))
             count += X.shape[0]
     return math.exp(total / count)
 
 
-def future_finding(cfg, data, final_params: dict, offset: int, training_ppl: float,
-                   predictions: dict[str, str]) -> str:
+def future_finding(cfg, data, final_params: dict, offset: int, training_ppl: float, predictions: dict[str, str]) -> str:
     """The cautionary finding of a trained birnn-hand, measured: its training perplexity against
     its perplexity on the same batches read causally, and its predictions."""
     from djl_bridge.dataset import TimeMachineDataset
@@ -205,8 +205,10 @@ def future_finding(cfg, data, final_params: dict, offset: int, training_ppl: flo
     from_djl(net, final_params)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=offset)
     causal = causal_perplexity(net, dataset.batches(torch.device("cpu")))
-    shown = "; ".join(f"{p!r} -> {s[len(p):]!r}" for p, s in predictions.items())
-    return (f"birnn-hand sees the future while it trains: the backward chain at step t has read the "
-            f"target x_(t+1). Last epoch's training perplexity {training_ppl:.3f}; the same weights read one token "
-            f"at a time, as prediction reads them (no future), give perplexity {causal:.3f} on the same "
-            f"batches. Predictions: {shown}.")
+    shown = "; ".join(f"{p!r} -> {s[len(p) :]!r}" for p, s in predictions.items())
+    return (
+        f"birnn-hand sees the future while it trains: the backward chain at step t has read the "
+        f"target x_(t+1). Last epoch's training perplexity {training_ppl:.3f}; the same weights read one token "
+        f"at a time, as prediction reads them (no future), give perplexity {causal:.3f} on the same "
+        f"batches. Predictions: {shown}."
+    )

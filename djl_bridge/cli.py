@@ -110,7 +110,7 @@ def run_options(f):
                           "(a documented deviation; without it DJL fails as published)."),
         click.option("--bias", is_flag=True, help="birnn-hand: add the biases b_h, b_r, b_q."),
         click.option("--learn-boundary", is_flag=True,
-                     help="birnn-hand: learn the boundary states h_0 and g_T+1 (start 0.5) instead of the constant 0.5."),
+                     help="birnn-hand: learn the boundary states h_0 and g_T+1 (from 0.5), not the constant 0.5."),
         click.option("--data", type=click.Path(dir_okay=False), default=None,
                      help="The Time Machine text [$DJL_PARITY_DATA, cache, download]."),
     ]

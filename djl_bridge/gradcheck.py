@@ -15,6 +15,7 @@ The error of a parameter is ``max |g - ref| / max |ref|`` over its entries (for 
 differences, over the checked entries, relative to the largest gradient entry of the
 parameter), worst over all problems. A check fails above its threshold.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -85,8 +86,9 @@ def relative_error(got: np.ndarray, ref: np.ndarray) -> float:
     return 0.0 if diff == 0.0 else diff / max(scale, np.finfo(np.float64).tiny)
 
 
-def finite_difference_errors(grads: Arrays, weights: Arrays, loss_at: LossAt,
-                             rng: np.random.Generator) -> dict[str, float]:
+def finite_difference_errors(
+    grads: Arrays, weights: Arrays, loss_at: LossAt, rng: np.random.Generator
+) -> dict[str, float]:
     """Per parameter: central differences at a few random entries against ``grads``.
     ``loss_at(name, value)`` is the loss with that parameter replaced by ``value``."""
     out = {}
@@ -106,8 +108,9 @@ def finite_difference_errors(grads: Arrays, weights: Arrays, loss_at: LossAt,
 
 
 class _PythonSide:
-    def __init__(self, model: str, p: Problem, weights: Arrays, X: np.ndarray, Y: np.ndarray,
-                 state: list[np.ndarray] | None) -> None:
+    def __init__(
+        self, model: str, p: Problem, weights: Arrays, X: np.ndarray, Y: np.ndarray, state: list[np.ndarray] | None
+    ) -> None:
         self.net = build_model(model, p.vocab, p.hidden, 1, p.bias, p.learn_boundary).double()
         self.weights = weights
         self.X, self.Y = torch.from_numpy(X), torch.from_numpy(Y)
@@ -139,8 +142,9 @@ class _PythonSide:
         with torch.enable_grad():
             params = self.net.params
             grads = torch.autograd.grad(loss_fn(self._logits(), self.y), params, allow_unused=True)
-        return {n: (torch.zeros_like(p) if g is None else g).numpy()
-                for n, p, g in zip(self.net.param_names, params, grads)}
+        return {
+            n: (torch.zeros_like(p) if g is None else g).numpy() for n, p, g in zip(self.net.param_names, params, grads)
+        }
 
     def hand(self) -> Arrays:
         self.net.hand_step(self.X, self.y, self._state(), self.state is None, loss_fn)
@@ -148,8 +152,9 @@ class _PythonSide:
 
 
 class _JavaSide:
-    def __init__(self, model: str, p: Problem, weights: Arrays, X: np.ndarray, Y: np.ndarray,
-                 state: list[np.ndarray] | None) -> None:
+    def __init__(
+        self, model: str, p: Problem, weights: Arrays, X: np.ndarray, Y: np.ndarray, state: list[np.ndarray] | None
+    ) -> None:
         from djl_bridge.jvm.convert import to_ndarray
         from djl_bridge.jvm.errors import java_call
         from djl_bridge.jvm.runtime import jclass, start
@@ -163,11 +168,13 @@ class _JavaSide:
             d2l = "org.djlparity.d2l."
             if model == "birnn-hand":
                 f64 = jclass("ai.djl.ndarray.types.DataType").FLOAT64
-                self.net = jclass(d2l + "BiRnnHand").create(p.vocab, p.hidden, p.bias, p.learn_boundary, f64,
-                                                            self.manager.getDevice(), self.manager)
+                self.net = jclass(d2l + "BiRnnHand").create(
+                    p.vocab, p.hidden, p.bias, p.learn_boundary, f64, self.manager.getDevice(), self.manager
+                )
             else:
-                self.net = jclass(d2l + "Models").create(model, p.vocab, p.hidden, 1, False,
-                                                         self.manager.getDevice(), self.manager)
+                self.net = jclass(d2l + "Models").create(
+                    model, p.vocab, p.hidden, 1, False, self.manager.getDevice(), self.manager
+                )
                 self.probe.toFloat64(self.net)
             self.names = [str(n) for n in self.params.names(self.net)]
             self.X, self.Y = to_ndarray(self.manager, X), to_ndarray(self.manager, Y)
@@ -247,8 +254,11 @@ def run(model: str, seed: int = 0, sides: tuple[str, ...] = SIDES) -> list[Row]:
             grads = python.hand() if hand else torch_grads
             if hand:
                 note("python", "hand-vs-autograd", {n: relative_error(grads[n], torch_grads[n]) for n in grads})
-            note("python", "finite-diff", finite_difference_errors(grads, weights, python.loss_at,
-                                                                   np.random.default_rng((seed, k, 0))))
+            note(
+                "python",
+                "finite-diff",
+                finite_difference_errors(grads, weights, python.loss_at, np.random.default_rng((seed, k, 0))),
+            )
         if "java" in sides:
             java = _JavaSide(model, p, weights, X, Y, state)
             try:
@@ -259,8 +269,11 @@ def run(model: str, seed: int = 0, sides: tuple[str, ...] = SIDES) -> list[Row]:
                 else:
                     grads = djl_grads
                     note("java", "djl-vs-torch", {n: relative_error(grads[n], torch_grads[n]) for n in grads})
-                note("java", "finite-diff", finite_difference_errors(grads, weights, java.loss_at,
-                                                                     np.random.default_rng((seed, k, 1))))
+                note(
+                    "java",
+                    "finite-diff",
+                    finite_difference_errors(grads, weights, java.loss_at, np.random.default_rng((seed, k, 1))),
+                )
             finally:
                 java.close()
     rows = [Row(side, check, name, err) for (side, check, name), err in worst.items()]
@@ -270,7 +283,8 @@ def run(model: str, seed: int = 0, sides: tuple[str, ...] = SIDES) -> list[Row]:
 def table(rows: list[Row]) -> list[str]:
     """The rows as aligned text lines, with a header."""
     cells = [["side", "check", "parameter", "worst error", "threshold", ""]] + [
-        [r.side, r.check, r.param, f"{r.error:.2e}", f"{r.threshold:.0e}", "ok" if r.ok else "FAIL"] for r in rows]
+        [r.side, r.check, r.param, f"{r.error:.2e}", f"{r.threshold:.0e}", "ok" if r.ok else "FAIL"] for r in rows
+    ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
 
@@ -280,5 +294,6 @@ def verdict(rows: list[Row]) -> str:
     if bad:
         return "FAIL: " + ", ".join(f"{r.side} {r.check} {r.param} {r.error:.2e} > {r.threshold:.0e}" for r in bad)
     worst = {c: max(r.error for r in rows if r.check == c) for c in THRESHOLDS if any(r.check == c for r in rows)}
-    return "PASS: every parameter within its threshold (worst " + ", ".join(
-        f"{c} {e:.2e}" for c, e in worst.items()) + ")"
+    return (
+        "PASS: every parameter within its threshold (worst " + ", ".join(f"{c} {e:.2e}" for c, e in worst.items()) + ")"
+    )

@@ -4,6 +4,7 @@
 (``manager.create``) on the array's device, and libtorch's type promotion then decides the
 arithmetic. The port reproduces an operation bit for bit by passing the same 0-d tensor.
 """
+
 from __future__ import annotations
 
 import torch

@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from djl_bridge.birnn_hand import BiRnnHand
 from djl_bridge.device import djl_device_name
 from djl_bridge.javanum import java_scalar
-from djl_bridge.birnn_hand import BiRnnHand
 from djl_bridge.models import RNNModelScratch, State
 from djl_bridge.params import djl_parameters, grads_to_djl, to_djl
 from djl_bridge.text import Vocab

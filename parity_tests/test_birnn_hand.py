@@ -12,7 +12,8 @@ import torch
 
 from djl_bridge import gradcheck
 from djl_bridge.birnn_hand import BiRnnHand, causal_perplexity
-from djl_bridge.models import build_model, init_djl_
+from djl_bridge.models import build_model
+from djl_bridge.params import init_djl_
 from djl_bridge.training import loss_fn, train_ch8, train_epoch_ch8
 
 ALL_PARAMS = ["U", "W", "b_h", "U_r", "W_r", "b_r", "V", "V_r", "b_q", "h_0", "g_end"]
@@ -46,8 +47,9 @@ def test_a_wrong_gradient_is_caught():
     with torch.enable_grad():
         auto = torch.autograd.grad(loss_fn(net.logits_with_autograd(X, net.begin_state(3)), y), net.params)
     net.hand_step(X, y, net.begin_state(3), False, loss_fn)
-    errors = {n: gradcheck.relative_error(p.grad.numpy(), a.numpy())
-              for n, p, a in zip(net.param_names, net.params, auto)}
+    errors = {
+        n: gradcheck.relative_error(p.grad.numpy(), a.numpy()) for n, p, a in zip(net.param_names, net.params, auto)
+    }
     assert errors["h_0"] == 1.0 and max(e for n, e in errors.items() if n != "h_0") < 1e-12
 
 
@@ -68,8 +70,9 @@ def test_training_uses_no_autograd(data_file):
     init_djl_(net, torch.Generator().manual_seed(0))
     before = {n: p.detach().clone() for n, p in zip(net.param_names, net.params)}
     with torch.inference_mode():
-        ppl, _ = train_epoch_ch8(net, TimeMachineDataset(corpus, 4, 10, offset=0).batches(torch.device("cpu")),
-                                 1, torch.device("cpu"), False)
+        ppl, _ = train_epoch_ch8(
+            net, TimeMachineDataset(corpus, 4, 10, offset=0).batches(torch.device("cpu")), 1, torch.device("cpu"), False
+        )
     assert np.isfinite(ppl)
     assert all(not torch.equal(before[n], p) for n, p in zip(net.param_names, net.params))
 
@@ -78,8 +81,16 @@ def test_java_training_attaches_no_gradient(data_file, jvm):
     from djl_bridge.config import RunConfig
     from djl_bridge.jvm.djl_side import java_data, java_run
 
-    cfg = RunConfig(model="birnn-hand", hidden=8, max_tokens=600, batch_size=4, num_steps=10, epochs=1, offset=0,
-                    learn_boundary=True)
+    cfg = RunConfig(
+        model="birnn-hand",
+        hidden=8,
+        max_tokens=600,
+        batch_size=4,
+        num_steps=10,
+        epochs=1,
+        offset=0,
+        learn_boundary=True,
+    )
     setup, trace = java_data(cfg, data_file)
     try:
         java_run(setup, trace, cfg, None, 2)
@@ -134,14 +145,18 @@ def test_compare_report_carries_the_finding(data_file, jvm):
     assert "## Findings" in to_markdown(report) and report.as_json()["findings"] == report.findings
 
 
-@pytest.mark.parametrize("args,fragment", [
-    (["train", "--impl", "python", "--epochs", "1", "--model", "rnn-scratch", "--bias"], "birnn-hand only"),
-    (["train", "--impl", "python", "--epochs", "1", "--model", "birnn-hand", "--layers", "2"], "one layer"),
-    (["gradcheck", "--model", "bilstm"], "bilstm"),
-])
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["train", "--impl", "python", "--epochs", "1", "--model", "rnn-scratch", "--bias"], "birnn-hand only"),
+        (["train", "--impl", "python", "--epochs", "1", "--model", "birnn-hand", "--layers", "2"], "one layer"),
+        (["gradcheck", "--model", "bilstm"], "bilstm"),
+    ],
+)
 def test_bad_options_exit_2(args, fragment, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "djl_bridge.cli", *args], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "djl_bridge.cli", *args], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not list(tmp_path.iterdir())
 
@@ -153,11 +168,16 @@ def test_verdict_fails_on_an_error_above_its_threshold():
 
 
 def test_gradcheck_command_prints_every_parameter_and_passes(jvm):
-    proc = subprocess.run([sys.executable, "-m", "djl_bridge.cli", "gradcheck", "--model", "birnn-hand"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "djl_bridge.cli", "gradcheck", "--model", "birnn-hand"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     table = [ln.split() for ln in proc.stdout.splitlines()[2:-1]]
-    assert {(r[0], r[1]) for r in table} == {(s, c) for s in ("python", "java")
-                                            for c in ("hand-vs-autograd", "finite-diff")}
+    assert {(r[0], r[1]) for r in table} == {
+        (s, c) for s in ("python", "java") for c in ("hand-vs-autograd", "finite-diff")
+    }
     assert all(r[-1] == "ok" for r in table) and len(table) == 4 * len(ALL_PARAMS)
     assert proc.stdout.splitlines()[-1].startswith("PASS")

@@ -27,7 +27,8 @@ MATRIX = [
 
 
 def _id(params: dict) -> str:
-    flags = [f for f, key in (("fix", "layout_fix"), ("bias", "bias"), ("learned", "learn_boundary")) if params.get(key)]
+    options = (("fix", "layout_fix"), ("bias", "bias"), ("learned", "learn_boundary"))
+    flags = [flag for flag, key in options if params.get(key)]
     return "-".join([f"{params['model']}-{params['layers']}L", *flags])
 
 

@@ -46,6 +46,8 @@ public final class BiRnnHand extends RNNModelScratch {
         }
     }
 
+    private final int vocabSize;
+    private final int hidden;
     private final boolean bias;
     private final boolean learnBoundary;
     private final DataType dataType;
@@ -62,7 +64,9 @@ public final class BiRnnHand extends RNNModelScratch {
             boolean learnBoundary,
             DataType dataType,
             NDManager manager) {
-        super(vocabSize, hidden, params, names, null, null);
+        super(vocabSize, hidden, params, names, null, null); // forward and beginState overridden
+        this.vocabSize = vocabSize;
+        this.hidden = hidden;
         this.bias = bias;
         this.learnBoundary = learnBoundary;
         this.dataType = dataType;
@@ -121,7 +125,7 @@ public final class BiRnnHand extends RNNModelScratch {
 
     /** (batch, hidden) copies of a boundary in m: the constant, or 0 + the learned vector. */
     private NDArray boundary(String name, long batch, NDManager m) {
-        Shape shape = new Shape(batch, getNumHiddens());
+        Shape shape = new Shape(batch, hidden);
         if (!learnBoundary) {
             return m.full(shape, BOUNDARY, dataType, p("U").getDevice());
         }
@@ -134,7 +138,7 @@ public final class BiRnnHand extends RNNModelScratch {
     }
 
     private NDArray oneHot(NDArray X) {
-        return X.transpose(1, 0).oneHot(getVocabSize()).toType(dataType, false);
+        return X.transpose(1, 0).oneHot(vocabSize).toType(dataType, false);
     }
 
     /** Both chains and the logits: hs, gs (time order), g_end, H2, G2, q. */
@@ -158,7 +162,7 @@ public final class BiRnnHand extends RNNModelScratch {
             gs[t] = g;
         }
         long N = T * B;
-        Shape rows = new Shape(N, getNumHiddens());
+        Shape rows = new Shape(N, hidden);
         NDArray H2 = NDArrays.stack(new NDList(hs)).reshape(rows);
         NDArray G2 = NDArrays.stack(new NDList(gs)).reshape(rows);
         NDArray q = H2.dot(p("V")).add(G2.dot(p("V_r"))); // eq. 3
@@ -218,10 +222,10 @@ public final class BiRnnHand extends RNNModelScratch {
         long B = x.getShape().get(1);
         int Vn = (int) x.getShape().get(2);
         int N = (int) (T * B);
-        long Hn = getNumHiddens();
+        long Hn = hidden;
         NDArray W = p("W"), Wr = p("W_r");
         NDArray delta = q.softmax(1).sub(y.oneHot(Vn).toType(dataType, false)).div(N); // eq. 5
-        NDArray delta3 = delta.reshape(new Shape(T, B, Vn));
+        NDArray delta3 = delta.reshape(new Shape(T, B, Vn)); // eq. 5: delta_t is block t
         Map<String, NDArray> g = new HashMap<>();
         g.put("V", H2.transpose(1, 0).dot(delta)); // eq. 6
         g.put("V_r", G2.transpose(1, 0).dot(delta)); // eq. 6
@@ -229,22 +233,22 @@ public final class BiRnnHand extends RNNModelScratch {
             g.put("b_q", delta.sum(new int[] {0})); // eq. 7
         }
         // forward chain, t = T .. 1
-        NDArray[] alphas = new NDArray[T];
-        NDArray carry = null;
+        NDArray[] alphas = new NDArray[T]; // eq. 9, filled below
+        NDArray carry = null; // eq. 8: no alpha_{T+1}
         for (int t = T - 1; t >= 0; t--) {
             NDArray eps = delta3.get(t).dot(p("V").transpose(1, 0)); // eq. 8
             if (carry != null) {
                 eps = eps.add(carry); // eq. 8
             }
             NDArray h = hs.get(t);
-            alphas[t] = eps.mul(h.mul(h).neg().add(1f)); // eq. 9
+            alphas[t] = eps.mul(h.mul(h).neg().add(1f)); // eq. 9 (1f: a Java float)
             carry = alphas[t].dot(W.transpose(1, 0)); // eq. 8 (the next step's share), eq. 12
         }
         NDArray dhStart = carry; // eq. 12, before the sum over the batch
         Shape rows = new Shape(N, Hn);
-        NDArray A = NDArrays.stack(new NDList(alphas)).reshape(rows);
-        NDArray X2 = x.reshape(new Shape(N, Vn));
-        NDList prev = new NDList(hStart);
+        NDArray A = NDArrays.stack(new NDList(alphas)).reshape(rows); // eq. 10-11: alpha_t rows
+        NDArray X2 = x.reshape(new Shape(N, Vn)); // eq. 10, 15: all x_t as rows
+        NDList prev = new NDList(hStart); // eq. 11: h_{t-1}
         prev.addAll(hs.subList(0, T - 1));
         NDArray Hprev = NDArrays.stack(prev).reshape(rows);
         g.put("U", X2.transpose(1, 0).dot(A)); // eq. 10
@@ -253,8 +257,8 @@ public final class BiRnnHand extends RNNModelScratch {
             g.put("b_h", A.sum(new int[] {0})); // eq. 10
         }
         // backward chain, t = 1 .. T
-        NDArray[] betas = new NDArray[T];
-        carry = null;
+        NDArray[] betas = new NDArray[T]; // eq. 14, filled below
+        carry = null; // eq. 13: no beta_0
         for (int t = 0; t < T; t++) {
             NDArray zeta = delta3.get(t).dot(p("V_r").transpose(1, 0)); // eq. 13
             if (carry != null) {
@@ -264,8 +268,8 @@ public final class BiRnnHand extends RNNModelScratch {
             betas[t] = zeta.mul(gt.mul(gt).neg().add(1f)); // eq. 14
             carry = betas[t].dot(Wr.transpose(1, 0)); // eq. 13 (the next step's share), eq. 17
         }
-        NDArray Bt = NDArrays.stack(new NDList(betas)).reshape(rows);
-        NDList next = new NDList();
+        NDArray Bt = NDArrays.stack(new NDList(betas)).reshape(rows); // eq. 15-16: beta_t rows
+        NDList next = new NDList(); // eq. 16: g_{t+1}
         next.addAll(gs.subList(1, T));
         next.add(gEnd);
         NDArray Gnext = NDArrays.stack(next).reshape(rows);
