@@ -32,7 +32,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 class BiRnnHand(nn.Module):
     """One hidden layer per direction; ``bias`` adds b_h, b_r, b_q; ``learn_boundary`` makes
-    h_0 and g_end (the article's h'_{T+1}) parameters."""
+    h_0 and g_end (g_{T+1}, often written h'_{T+1}) parameters."""
 
     def __init__(self, vocab_size: int, hidden: int, bias: bool = False, learn_boundary: bool = False) -> None:
         super().__init__()
