@@ -33,12 +33,14 @@ def cli() -> None:
       djl-parity doctor           check Python, torch, Java, DJL, libtorch and the data file
       djl-parity train --impl python|djl   run the notebook on one side
       djl-parity compare          run both sides from the same start and report the differences
+      djl-parity gradcheck        check a scratch model's gradients (hand, autograd, finite differences)
 
     \b
     Exit codes:
       0    success (compare: PASS)
       1    compare: FAIL (a stage differs beyond its bound, or without a named cause);
-           train: the Java side failed (its root cause is printed)
+           train: the Java side failed (its root cause is printed);
+           gradcheck: a gradient error above its threshold
       2    bad input: one line on stderr, nothing written
       3    a missing or broken part of the environment (Java, the Maven build, an engine library)
       4    compare: INCOMPLETE (some stage could not be compared; the headline says which and how)
@@ -106,6 +108,9 @@ def run_options(f):
         click.option("--layout-fix", is_flag=True,
                      help="Java side: run bidirectional LSTMs through the layout-corrected block "
                           "(a documented deviation; without it DJL fails as published)."),
+        click.option("--bias", is_flag=True, help="birnn-hand: add the biases b_h, b_r, b_q."),
+        click.option("--learn-boundary", is_flag=True,
+                     help="birnn-hand: learn the boundary states h_0 and g_T+1 (from 0.5), not the constant 0.5."),
         click.option("--data", type=click.Path(dir_okay=False), default=None,
                      help="The Time Machine text [$DJL_PARITY_DATA, cache, download]."),
     ]
@@ -282,6 +287,35 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, **kwargs) -> No
     write_report(report, out_dir)
     click.echo(f"report: {out_dir / 'report.html'} (also report.md, report.json)")
     sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--model", type=click.Choice(["birnn-hand", "rnn-scratch", "gru-scratch", "lstm-scratch"]),
+              default="birnn-hand", show_default=True)
+@click.option("--side", type=click.Choice(["both", "python", "java"]), default="both", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random problems.")
+def gradcheck(model: str, side: str, seed: int) -> None:
+    """Check a scratch model's training gradients in float64 on random small problems.
+
+    \b
+    birnn-hand: hand-derived gradients against autograd (PyTorch; DJL's GradientCollector).
+    rnn/gru/lstm-scratch: DJL's GradientCollector against PyTorch autograd on the port.
+    All: central finite differences at a few entries of every parameter, on each side.
+    Prints the worst relative error per parameter; exit 1 when one exceeds its threshold.
+    """
+    from djl_bridge import gradcheck as gc
+    from djl_bridge.jvm import BridgeSetupError
+
+    sides = gc.SIDES if side == "both" else (side,)
+    try:
+        rows = gc.run(model, seed, sides)
+    except BridgeSetupError as exc:
+        raise SetupFailure(str(exc)) from None
+    click.echo(f"gradcheck {model}: float64, random problems (seed {seed}), {' and '.join(sides)}")
+    for line in gc.table(rows):
+        click.echo(line)
+    click.echo(gc.verdict(rows))
+    sys.exit(0 if all(r.ok for r in rows) else 1)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-MODELS = ("bilstm", "lstm", "deep-lstm", "gru", "rnn", "rnn-scratch", "gru-scratch", "lstm-scratch")
+MODELS = ("bilstm", "lstm", "deep-lstm", "gru", "rnn", "rnn-scratch", "gru-scratch", "lstm-scratch", "birnn-hand")
 
 #: (hidden, layers, lr) of the notebook that uses each model; bilstm is the bi-RNN notebook's cell.
 MODEL_DEFAULTS: dict[str, tuple[int, int, int]] = {
@@ -17,6 +17,8 @@ MODEL_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "rnn-scratch": (512, 1, 1),
     "gru-scratch": (256, 1, 1),
     "lstm-scratch": (256, 1, 1),
+    # no notebook: our choice for the hand-trained bi-RNN (docs/birnn-hand.md, "Defaults")
+    "birnn-hand": (256, 1, 1),
 }
 
 
@@ -42,6 +44,8 @@ class RunConfig:
     mode: str = "parity"
     random_iter: bool = False
     layout_fix: bool = False
+    bias: bool = False
+    learn_boundary: bool = False
 
     def resolved(self) -> RunConfig:
         """The same config with the model's notebook defaults filled in, validated."""
@@ -54,8 +58,10 @@ class RunConfig:
         for name in ("epochs", "lr", "hidden", "layers", "batch_size", "num_steps", "max_tokens"):
             if getattr(cfg, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")
-        if cfg.model.endswith("-scratch") and cfg.layers != 1:
-            raise ConfigError(f"{cfg.model} has one layer (the notebook's scratch model); drop --layers")
+        if (cfg.model.endswith("-scratch") or cfg.model == "birnn-hand") and cfg.layers != 1:
+            raise ConfigError(f"{cfg.model} has one layer (per direction); drop --layers")
+        if (cfg.bias or cfg.learn_boundary) and cfg.model != "birnn-hand":
+            raise ConfigError("--bias and --learn-boundary apply to --model birnn-hand only")
         if cfg.offset is not None and not 0 <= cfg.offset < cfg.num_steps:
             raise ConfigError(f"--offset must be in [0, num_steps={cfg.num_steps}), got {cfg.offset}")
         if cfg.mode not in ("parity", "fast"):

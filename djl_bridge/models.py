@@ -98,15 +98,20 @@ class RNNModelScratch(nn.Module):
     def forward(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         *step_params, W_hq, b_q = self.params
         outputs = []
-        for X_t in one_hot_time_major(X, self.vocab_size):
+        for X_t in one_hot_time_major(X, self.vocab_size).to(W_hq.dtype):
             state = self._step(X_t, *state, *step_params)
             outputs.append(state[0] @ W_hq + b_q)
         return torch.cat(outputs), state
 
 
-def build_model(name: str, vocab_size: int, hidden: int, layers: int = 1) -> nn.Module:
+def build_model(name: str, vocab_size: int, hidden: int, layers: int = 1, bias: bool = False,
+                learn_boundary: bool = False) -> nn.Module:
     """A model by notebook name; ``layers`` applies to the concise models only
-    ("deep-lstm" and "bilstm" use it as given, the notebooks use 2)."""
+    ("deep-lstm" and "bilstm" use it as given, the notebooks use 2); ``bias`` and
+    ``learn_boundary`` to birnn-hand only."""
+    if name == "birnn-hand":
+        from djl_bridge.birnn_hand import BiRnnHand  # it imports this module
+        return BiRnnHand(vocab_size, hidden, bias, learn_boundary)
     if name.endswith("-scratch") and name[:-8] in _SCRATCH:
         return RNNModelScratch(name[:-8], vocab_size, hidden)
     if name in _LAYERS:

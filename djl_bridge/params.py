@@ -5,7 +5,7 @@ all WEIGHTs (l i2h, l h2h, r i2h, r h2h) then all BIASes, named
 ``01rnn_{l|r}_{layer}_{i2h|h2h}_{WEIGHT|BIAS}``, then ``02linear_weight`` (vocab, dirs*hidden)
 and ``02linear_bias``. Both sides use libtorch's gate order and shapes, so the mapping is
 names only: l -> forward, r -> ``_reverse``, i2h -> ``ih``, h2h -> ``hh``.
-Scratch models: the notebook's names (``W_xh`` ...), identity.
+Scratch models and birnn-hand: the notebook's names (``W_xh`` ...) and ours (``U`` ...), identity.
 """
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from djl_bridge.birnn_hand import BiRnnHand
 from djl_bridge.models import RNNModel, RNNModelScratch, build_model
 
 
 def djl_parameters(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
     """(DJL name, port parameter) pairs in DJL's order."""
-    if isinstance(model, RNNModelScratch):
+    if isinstance(model, (RNNModelScratch, BiRnnHand)):
         return list(zip(model.param_names, model.params))
     if not isinstance(model, RNNModel):
         raise TypeError(f"no DJL mapping for {type(model).__name__}")
@@ -75,21 +76,26 @@ def from_djl(model: nn.Module, arrays: Mapping[str, np.ndarray]) -> None:
 @torch.no_grad()
 def init_djl_(model: nn.Module, generator: torch.Generator) -> None:
     """DJL's initialisation: every weight N(0, 0.01), every bias zero, drawn in DJL's
-    parameter order (``params.djl_names``) from ``generator`` (a CPU generator)."""
+    parameter order (``params.djl_names``) from ``generator`` (a CPU generator). A model's
+    ``initial_values`` (birnn-hand's learned boundaries) are constants and draw nothing."""
+    constants = getattr(model, "initial_values", {})
     for name, p in djl_parameters(model):
-        if name.endswith(("BIAS", "_bias")) or name.startswith("b_"):
+        if name in constants:
+            p.fill_(constants[name])
+        elif name.endswith(("BIAS", "_bias")) or name.startswith("b_"):
             p.zero_()
         else:
             p.copy_(torch.normal(0.0, 0.01, tuple(p.shape), generator=generator))
 
 
-def seeded_model(name: str, vocab_size: int, hidden: int, layers: int, seed: int) -> nn.Module:
+def seeded_model(name: str, vocab_size: int, hidden: int, layers: int, seed: int, bias: bool = False,
+                 learn_boundary: bool = False) -> nn.Module:
     """The model ``name`` with DJL's initialisation drawn from ``seed`` (what each side does on its own).
 
     torch.nn modules draw their default initialisation from libtorch's global generator, which
     in this process is also DJL's (``Engine.setRandomSeed``): building them must not consume it.
     """
     with torch.random.fork_rng(devices=[]):
-        net = build_model(name, vocab_size, hidden, layers)
+        net = build_model(name, vocab_size, hidden, layers, bias, learn_boundary)
     init_djl_(net, torch.Generator().manual_seed(seed))
     return net

@@ -54,7 +54,7 @@ def run_python(cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=cfg.offset,
                                  random_sample=cfg.random_iter, seed=cfg.seed)
-    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed)
+    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary)
     net.to(device)
     result = train_ch8(net, dataset, vocab, cfg.lr, cfg.epochs, device, use_random_iter=cfg.random_iter,
                        mode=cfg.mode, on_epoch=on_epoch)

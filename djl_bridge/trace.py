@@ -92,7 +92,7 @@ def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | N
     device = resolve_device(cfg.device)
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=trace.offset)
-    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed)
+    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary)
     trace.init_own = to_djl(net)
     if init_params is not None:
         from_djl(net, init_params)

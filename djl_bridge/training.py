@@ -29,7 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from djl_bridge.birnn_hand import BiRnnHand
 from djl_bridge.device import djl_device_name
+from djl_bridge.javanum import java_scalar
 from djl_bridge.models import RNNModelScratch, State
 from djl_bridge.params import djl_parameters, grads_to_djl, to_djl
 from djl_bridge.text import Vocab
@@ -92,12 +94,6 @@ class TrainResult:
     predictions: list[str] = field(default_factory=list)
 
 
-def _scalar(value: int | float, like: torch.Tensor) -> torch.Tensor:
-    """A Java int or double as DJL's ``manager.create``: 0-d int32 or float64 on ``like``'s device."""
-    dtype = torch.int32 if isinstance(value, int) else torch.float64
-    return torch.tensor(value, dtype=dtype, device=like.device)
-
-
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor, mode: str = "parity") -> torch.Tensor:
     """Mean softmax cross-entropy (DJL ``SoftmaxCrossEntropyLoss`` then ``.mean()``)."""
     if mode == "fast":
@@ -114,11 +110,11 @@ def grad_clipping(params: list[torch.Tensor], theta: int, mode: str = "parity") 
     grads = [p.grad for p in params if p.grad is not None]
     total = 0.0  # Java double, fed float32 sums
     for g in grads:
-        total += g.pow(_scalar(2, g)).sum().item()
+        total += g.pow(java_scalar(2, g)).sum().item()
     norm = math.sqrt(total)
     if norm > theta:
         for g in grads:
-            g.mul_(_scalar(theta / norm, g))
+            g.mul_(java_scalar(theta / norm, g))
     return norm
 
 
@@ -126,8 +122,7 @@ def grad_clipping(params: list[torch.Tensor], theta: int, mode: str = "parity") 
 def sgd(params: list[torch.Tensor], lr: float, batch_size: int) -> None:
     """The scratch updater ``param -= grad * lr / batchSize`` (float lr, int batch size)."""
     for p in params:
-        lr_t = torch.tensor(lr, dtype=torch.float32, device=p.device)
-        p.sub_(p.grad.mul(lr_t).div(_scalar(batch_size, p)))
+        p.sub_(p.grad.mul(java_scalar(lr, p, "float")).div(java_scalar(batch_size, p)))
 
 
 @torch.no_grad()
@@ -158,26 +153,32 @@ def train_epoch_ch8(net: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.
     ``zero_scratch_grads=False`` follows docs/notebook.md ("Training" 5): on DJL's PyTorch engine nothing zeroes the
     scratch model's gradients, so they accumulate across batches. The concise model's state is
     carried (not reset) even with ``use_random_iter``, as in the Java code; the scratch model's
-    is reset per batch then.
+    is reset per batch then. ``BiRnnHand`` trains like a scratch model, but its step sets
+    every gradient by hand (fresh each batch, so nothing accumulates) instead of ``backward``.
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: expected one of {MODES}")
-    scratch = isinstance(net, RNNModelScratch)
+    hand = isinstance(net, BiRnnHand)
+    scratch = hand or isinstance(net, RNNModelScratch)
     params = [p for _, p in djl_parameters(net)]
     watch, metric = StopWatch(), Accumulator(2)
     state: State | None = None
     net.train()
     for step, (X, Y) in enumerate(batches):
         X, Y = X.to(device), Y.to(device)
-        if scratch and (state is None or use_random_iter):
+        from_boundary = scratch and (state is None or use_random_iter)
+        if from_boundary:
             state = net.begin_state(X.shape[0], device)
         elif state is not None:
             state = [s.detach() for s in state]
         state_in = state
         y = Y.T.reshape(-1)
-        y_hat, state = net(X, state)
-        loss = loss_fn(y_hat, y, mode)
-        loss.backward()
+        if hand:
+            y_hat, state, loss = net.hand_step(X, y, state, from_boundary, lambda q, t: loss_fn(q, t, mode))
+        else:
+            y_hat, state = net(X, state)
+            loss = loss_fn(y_hat, y, mode)
+            loss.backward()
         loss_value = loss.item()
         metric.add(np.float32(loss_value) * np.float32(y.numel()), y.numel())
         grads_before = grads_to_djl(net) if step_hook else {}
@@ -208,7 +209,7 @@ def predict_ch8(prefix: str, num_preds: int, net: nn.Module, vocab: Vocab,
     """Warm up on ``prefix`` then append ``num_preds`` greedy (argmax) tokens."""
     if not prefix:
         raise ValueError("prefix must not be empty")
-    state = net.begin_state(1, device) if isinstance(net, RNNModelScratch) else None
+    state = net.begin_state(1, device) if isinstance(net, (RNNModelScratch, BiRnnHand)) else None
     outputs = [vocab.get_idx(prefix[0])]
 
     def step(state: State | None) -> tuple[torch.Tensor, State]:

@@ -21,11 +21,15 @@ MATRIX = [
     dict(model="rnn-scratch", layers=1),
     dict(model="gru-scratch", layers=1),
     dict(model="lstm-scratch", layers=1),
+    dict(model="birnn-hand", layers=1),
+    dict(model="birnn-hand", layers=1, bias=True, learn_boundary=True),
 ]
 
 
 def _id(params: dict) -> str:
-    return f"{params['model']}-{params['layers']}L" + ("-fix" if params.get("layout_fix") else "")
+    options = (("fix", "layout_fix"), ("bias", "bias"), ("learned", "learn_boundary"))
+    flags = [flag for flag, key in options if params.get(key)]
+    return "-".join([f"{params['model']}-{params['layers']}L", *flags])
 
 
 @pytest.mark.parametrize("params", MATRIX, ids=_id)

@@ -72,7 +72,7 @@ def prepare(cfg: RunConfig, data: Path) -> JavaSetup:
         dataset.prepare()
         vocab = dataset.getVocab()
         net = jclass(D2L + "Models").create(cfg.model, vocab.length(), cfg.hidden, cfg.layers,
-                                             cfg.layout_fix, device, manager)
+                                             cfg.layout_fix, cfg.bias, cfg.learn_boundary, device, manager)
     return JavaSetup(manager, device, dataset, vocab, net)
 
 

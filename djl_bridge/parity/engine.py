@@ -119,6 +119,12 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
     report.java_step_loss, report.python_step_loss = java.step_losses, python.step_losses
     report.predictions = {p: {"java": java.predictions[p], "python": python.predictions[p]}
                           for p in java.predictions}
+    if cfg.model == "birnn-hand":
+        from djl_bridge.birnn_hand import future_finding
+
+        say("python: the trained weights read causally (the cautionary finding)")
+        report.findings.append(future_finding(cfg, data, python.final_params, python.offset,
+                                              python.perplexities[-1], python.predictions))
     return report
 
 

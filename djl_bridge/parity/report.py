@@ -35,6 +35,7 @@ class Report:
     python_step_loss: list[float] = field(default_factory=list)
     predictions: dict[str, dict[str, str]] = field(default_factory=dict)
     deviations: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
@@ -77,7 +78,8 @@ class Report:
         return {
             "schema": SCHEMA, "outcome": self.outcome, "exit_code": self.exit_code, "verdict": self.verdict(),
             "config": self.config, "init": self.init, "environment": self.environment,
-            "deviations": self.deviations, "stages": [s.as_dict() for s in self.stages], "causes": self.causes(),
+            "deviations": self.deviations, "findings": self.findings,
+            "stages": [s.as_dict() for s in self.stages], "causes": self.causes(),
             "series": {"java_perplexity": self.java_ppl, "python_perplexity": self.python_ppl,
                        "java_step_loss": self.java_step_loss, "python_step_loss": self.python_step_loss},
             "predictions": self.predictions,
@@ -137,6 +139,8 @@ def to_markdown(report: Report) -> str:
                                           for c in report.causes()]
     if report.deviations:
         out += ["\n## Deviations from the published notebook\n"] + [f"- {d}\n" for d in report.deviations]
+    if report.findings:
+        out += ["\n## Findings\n"] + [f"- {f}\n" for f in report.findings]
     out += ["\n## Gradients of the first step, per parameter\n", _md_table(grad_rows(report))]
     if report.predictions:
         out += ["\n## Predictions\n", _md_table([["prefix", "java (DJL)", "python (PyTorch)"]] + [
@@ -225,6 +229,8 @@ def to_html(report: Report) -> str:
     if report.deviations:
         parts.append("<h2>Deviations from the published notebook</h2><ul>" + "".join(
             f"<li>{html.escape(d)}</li>" for d in report.deviations) + "</ul>")
+    if report.findings:
+        parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in report.findings) + "</ul>")
     for key, title in (("perplexity", "Perplexity, both sides"), ("step_loss", "Per-step loss difference")):
         if key in figs:
             parts.append(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{figs[key]}'>")

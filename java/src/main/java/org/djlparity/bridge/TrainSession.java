@@ -8,6 +8,7 @@ import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.translate.TranslateException;
 import ai.djl.util.Pair;
 
+import org.djlparity.d2l.BiRnnHand;
 import org.djlparity.d2l.Ch8Epoch;
 import org.djlparity.d2l.Ch8Setup;
 import org.djlparity.d2l.Training;
@@ -112,10 +113,12 @@ public class TrainSession implements AutoCloseable {
 
     private NDList grads(NDManager m) {
         NDList out = new NDList();
-        for (NDArray p : Training.parameterArrays(net)) {
-            NDArray g = p.getGradient();
+        boolean handles = !(net instanceof BiRnnHand); // a hand model's gradients are its own
+        for (NDArray g : Training.gradients(net)) {
             out.add(copy(g, m));
-            g.close();
+            if (handles) {
+                g.close();
+            }
         }
         return out;
     }

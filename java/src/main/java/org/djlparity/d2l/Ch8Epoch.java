@@ -98,7 +98,8 @@ public final class Ch8Epoch {
         NDArray X = batch.getData().head().toDevice(device, true);
         NDArray Y = batch.getLabels().head().toDevice(device, true);
         boolean scratch = net instanceof RNNModelScratch;
-        if (scratch && (state == null || useRandomIter)) {
+        boolean fromBoundary = scratch && (state == null || useRandomIter);
+        if (fromBoundary) {
             // first batch, or random sampling: fresh zero state (scratch model only)
             state = ((RNNModelScratch) net).beginState((int) X.getShape().get(0), device);
         } else if (state != null) {
@@ -113,25 +114,33 @@ public final class Ch8Epoch {
         NDArray y = Y.transpose(1, 0).reshape(new Shape(-1));
         NDArray yHat;
         float l;
-        try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
-            if (scratch) {
-                Pair<NDArray, NDList> r = ((RNNModelScratch) net).forward(X, state);
-                yHat = r.getKey();
-                state = r.getValue();
-            } else {
-                NDList in = new NDList(X);
-                if (state != null) {
-                    in.addAll(state);
-                }
-                NDList r =
-                        ((AbstractBlock) net).forward(new ParameterStore(manager, false), in, true);
-                yHat = r.get(0);
-                state = r.subNDList(1);
-            }
-            NDArray lossValue = loss.evaluate(new NDList(y), new NDList(yHat)).mean();
-            gc.backward(lossValue);
-            l = lossValue.getFloat();
+        if (net instanceof BiRnnHand) { // gradients by hand, no GradientCollector
+            BiRnnHand.Step r = ((BiRnnHand) net).handStep(X, y, state, fromBoundary, loss);
+            yHat = r.logits;
+            state = r.state;
+            l = r.loss.getFloat();
             metric.add(new float[] {l * y.size(), y.size()});
+        } else {
+            try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
+                if (scratch) {
+                    Pair<NDArray, NDList> r = ((RNNModelScratch) net).forward(X, state);
+                    yHat = r.getKey();
+                    state = r.getValue();
+                } else {
+                    NDList in = new NDList(X);
+                    if (state != null) {
+                        in.addAll(state);
+                    }
+                    NDList r =
+                            ((AbstractBlock) net).forward(new ParameterStore(manager, false), in, true);
+                    yHat = r.get(0);
+                    state = r.subNDList(1);
+                }
+                NDArray lossValue = loss.evaluate(new NDList(y), new NDList(yHat)).mean();
+                gc.backward(lossValue);
+                l = lossValue.getFloat();
+                metric.add(new float[] {l * y.size(), y.size()});
+            }
         }
         lastLoss = l;
         if (observer != null) {

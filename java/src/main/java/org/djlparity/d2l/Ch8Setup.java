@@ -37,6 +37,12 @@ public final class Ch8Setup implements AutoCloseable {
 
     public static Ch8Setup create(Object net, int lr, Device device, NDManager manager) {
         Loss loss = new SoftmaxCrossEntropyLoss();
+        if (net instanceof BiRnnHand) {
+            BiRnnHand h = (BiRnnHand) net;
+            return new Ch8Setup(
+                    loss, (batchSize, sub) -> Training.sgd(h.getParams(), h.getGradients(), lr, batchSize),
+                    null, null);
+        }
         if (net instanceof RNNModelScratch) {
             RNNModelScratch s = (RNNModelScratch) net;
             return new Ch8Setup(

@@ -2,6 +2,7 @@ package org.djlparity.d2l;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.recurrent.GRU;
 import ai.djl.nn.recurrent.LSTM;
 import ai.djl.nn.recurrent.RNN;
@@ -18,13 +19,13 @@ public final class Models {
     public static final List<String> KINDS =
             List.of(
                     "bilstm", "lstm", "deep-lstm", "gru", "rnn", "rnn-scratch", "gru-scratch",
-                    "lstm-scratch");
+                    "lstm-scratch", "birnn-hand");
 
     private Models() {}
 
     /**
      * Kinds: rnn, gru, lstm, deep-lstm, bilstm (concise RNNModel, layers as given) and
-     * rnn-scratch, gru-scratch, lstm-scratch. layoutFix swaps DJL's LSTM for {@link
+     * rnn-scratch, gru-scratch, lstm-scratch, birnn-hand. layoutFix swaps DJL's LSTM for {@link
      * LayoutFixedLstm} in bilstm, the one kind that needs it (unidirectional layers run as
      * published).
      */
@@ -36,8 +37,25 @@ public final class Models {
             boolean layoutFix,
             Device device,
             NDManager manager) {
+        return create(kind, vocabSize, hidden, layers, layoutFix, false, false, device, manager);
+    }
+
+    /** As above; bias and learnBoundary apply to birnn-hand ({@link BiRnnHand}) only. */
+    public static Object create(
+            String kind,
+            int vocabSize,
+            int hidden,
+            int layers,
+            boolean layoutFix,
+            boolean bias,
+            boolean learnBoundary,
+            Device device,
+            NDManager manager) {
         RecurrentBlock layer;
         switch (kind) {
+            case "birnn-hand":
+                return BiRnnHand.create(
+                        vocabSize, hidden, bias, learnBoundary, DataType.FLOAT32, device, manager);
             case "rnn-scratch":
                 return ScratchModels.rnn(vocabSize, hidden, device, manager);
             case "gru-scratch":

@@ -46,7 +46,8 @@ public class RNNModelScratch {
     }
 
     public Pair<NDArray, NDList> forward(NDArray X, NDList state) {
-        NDArray x = X.transpose(1, 0).oneHot(vocabSize);
+        // one-hot in the parameters' type (float32 in training; float64 in the gradient checks)
+        NDArray x = X.transpose(1, 0).oneHot(vocabSize).toType(params.get(0).getDataType(), false);
         return forwardFn.apply(x, state, params);
     }
 

@@ -22,6 +22,13 @@ public final class Training {
         }
     }
 
+    /** The same update with the gradients given (a model that computes them by hand). */
+    public static void sgd(NDList params, NDList grads, float lr, int batchSize) {
+        for (int i = 0; i < params.size(); i++) {
+            params.get(i).subi(grads.get(i).mul(lr).div(batchSize));
+        }
+    }
+
     /** Clips the global gradient norm to theta (docs/notebook.md, "Training"). */
     public static void gradClipping(Object net, int theta, NDManager manager) {
         clipGradients(net, theta, manager);
@@ -29,22 +36,34 @@ public final class Training {
 
     /** Same as {@link #gradClipping}, returning the norm measured before clipping. */
     public static double clipGradients(Object net, int theta, NDManager manager) {
-        NDList params = parameterArrays(net);
+        NDList grads = gradients(net);
         double result = 0;
-        for (NDArray p : params) {
-            NDArray g = p.getGradient();
+        for (NDArray g : grads) {
             g.attach(manager);
             result += g.pow(2).sum().getFloat(); // float32 scalar added into a double
         }
         double norm = Math.sqrt(result);
         if (norm > theta) {
-            for (NDArray p : params) {
-                NDArray g = p.getGradient();
-                g.attach(manager);
+            for (NDArray g : grads) {
                 g.muli(theta / norm);
             }
         }
         return norm;
+    }
+
+    /**
+     * The gradient arrays, in parameter order: handles on the autograd gradients (new each call,
+     * the caller may close them), or a {@link BiRnnHand}'s own last gradients (live: never close).
+     */
+    public static NDList gradients(Object net) {
+        if (net instanceof BiRnnHand) {
+            return ((BiRnnHand) net).getGradients();
+        }
+        NDList out = new NDList();
+        for (NDArray p : parameterArrays(net)) {
+            out.add(p.getGradient());
+        }
+        return out;
     }
 
     /** The parameter arrays in the net's own order. */
