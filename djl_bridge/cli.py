@@ -352,5 +352,60 @@ def main() -> None:
     sys.exit(code)
 
 
+@main.command()
+@click.option("--epochs", type=int, default=4, show_default=True, help="Measured epochs per row, after the warm-up.")
+@click.option("--warmup", type=int, default=1, show_default=True, help="Epochs per row not counted.")
+@click.option("--hidden", type=int, default=256, show_default=True)
+@click.option("--layers", type=int, default=2, show_default=True)
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--num-steps", type=int, default=35, show_default=True)
+@click.option("--max-tokens", type=int, default=10000, show_default=True)
+@click.option("--rows", default=None, help="Comma-separated rows to run [all of baseline, python-parity, python-fast, "
+                                           "djl-pytorch, djl-mxnet and their -cuda forms].")
+@click.option("--sides", is_flag=True, help="Also time compare's two sides one after the other and concurrently "
+                                           "(rows sides-sequential, sides-concurrent).")
+@click.option("--no-interleave", is_flag=True, help="Run each row's epochs together instead of round by round.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a bar chart (PNG) here.")
+@click.option("--data", type=click.Path(dir_okay=False), default=None,
+              help="The Time Machine text [$DJL_PARITY_DATA, cache, download].")
+def bench(epochs: int, warmup: int, hidden: int, layers: int, batch_size: int, num_steps: int, max_tokens: int,
+          rows: str | None, sides: bool, no_interleave: bool, as_json: bool, plot: str | None,
+          data: str | None) -> None:
+    """Training speed of the baseline, the port, DJL (CPU, and CUDA when present) in one run.
+
+    \b
+    Every row trains the notebook's bi-LSTM from the same data; rows in this process take turns
+    epoch by epoch. Reports the median tokens/s after the warm-up, ratios between rows, each row's
+    share of the fp32 matmul peak measured in the same run, JVM start and numpy <-> NDArray
+    copy speeds. Progress goes to stderr.
+    """
+    from pathlib import Path
+
+    from djl_bridge import bench as b
+
+    try:
+        selected = b.select_rows(rows.split(",") if rows else None, sides)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    cfg, data_file = _config(dict(model="bilstm", epochs=epochs, hidden=hidden, layers=layers, batch_size=batch_size,
+                                  num_steps=num_steps, max_tokens=max_tokens, offset=0, data=data))
+    if plot is not None and not Path(plot).parent.is_dir():
+        raise InputError(f"--plot: folder {Path(plot).parent} does not exist")
+    try:
+        result = b.run_bench(cfg, data_file, selected, epochs, warmup, not no_interleave,
+                             say=lambda m: click.echo(m, err=True))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for line in b.table(result):
+            click.echo(line)
+    if plot is not None:
+        b.plot(result, Path(plot))
+        click.echo(f"wrote {plot}", err=True)
+
+
 if __name__ == "__main__":
     main()

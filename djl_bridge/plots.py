@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def plot_perplexity(epochs: list[int], series: dict[str, list[float]], path: str | Path) -> None:
     """Draw one line per series (e.g. "port", "djl") over ``epochs``; write ``path`` atomically."""
-    path = Path(path)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for label, values in series.items():
         ax.plot(epochs[:len(values)], values, label=label)
@@ -21,6 +20,12 @@ def plot_perplexity(epochs: list[int], series: dict[str, list[float]], path: str
     if len(series) > 1:
         ax.legend()
     fig.tight_layout()
+    save_figure(fig, path)
+
+
+def save_figure(fig: plt.Figure, path: str | Path) -> None:
+    """Write ``fig`` to ``path`` atomically (staged next to it, then moved in) and close it."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
         fig.savefig(tmp)
