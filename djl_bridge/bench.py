@@ -342,8 +342,9 @@ def _summary(seconds: list[float], tokens: list[int], warmup: int) -> dict[str, 
 
 
 def run_bench(base: RunConfig, data: Path, rows: list[Row], epochs: int = 4, warmup: int = 1,
-              interleave: bool = True, say: Say = lambda _m: None) -> dict[str, Any]:
-    """Run ``rows`` for ``warmup + epochs`` epochs each; the result as a JSON-ready dict."""
+              interleave: bool = True, say: Say = lambda _m: None, profile: Path | None = None) -> dict[str, Any]:
+    """Run ``rows`` for ``warmup + epochs`` epochs each; the result as a JSON-ready dict. With ``profile``,
+    also profile one epoch of fast mode on the CPU (after one warm-up epoch) and draw it there."""
     base = base.resolved()
     if epochs <= 0 or warmup < 0:
         raise ValueError(f"--epochs must be positive and --warmup not negative, got {epochs} and {warmup}")
@@ -421,6 +422,18 @@ def run_bench(base: RunConfig, data: Path, rows: list[Row], epochs: int = 4, war
                                       "whole": statistics.median(seconds[row.name][warmup:] or seconds[row.name])}
         result["rows"].append(entry)
     result["ratios"] = ratios(result["rows"])
+    if profile is not None:
+        from djl_bridge.bench_profile import plot_profile, profile_epoch
+
+        say("profiling one epoch of python-fast")
+        cfg = replace(base, device="cpu", mode="fast")
+        runner = PortRunner(Setting(cfg, data))
+        runner.epoch()
+        result["profile"] = profile_epoch(runner, "cpu")
+        peak = result["matmul_peak_GFLOPs"].get("cpu") or matmul_peak("cpu") / 1e9
+        plot_profile(result["profile"], peak, f"python-fast, one epoch: bi-LSTM {cfg.layers}x{cfg.hidden}, batch "
+                     f"{cfg.batch_size}, {cfg.num_steps} steps,\n{cfg.max_tokens} tokens, "
+                     f"{torch.get_num_threads()} threads", profile)
     return result
 
 

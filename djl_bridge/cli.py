@@ -367,10 +367,12 @@ def main() -> None:
 @click.option("--no-interleave", is_flag=True, help="Run each row's epochs together instead of round by round.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a bar chart (PNG) here.")
+@click.option("--profile", type=click.Path(dir_okay=False), default=None,
+              help="Also profile one epoch of python-fast (torch.profiler) and draw where its time goes here (PNG).")
 @click.option("--data", type=click.Path(dir_okay=False), default=None,
               help="The Time Machine text [$DJL_PARITY_DATA, cache, download].")
 def bench(epochs: int, warmup: int, hidden: int, layers: int, batch_size: int, num_steps: int, max_tokens: int,
-          rows: str | None, sides: bool, no_interleave: bool, as_json: bool, plot: str | None,
+          rows: str | None, sides: bool, no_interleave: bool, as_json: bool, plot: str | None, profile: str | None,
           data: str | None) -> None:
     """Training speed of the baseline, the port, DJL (CPU, and CUDA when present) in one run.
 
@@ -390,11 +392,12 @@ def bench(epochs: int, warmup: int, hidden: int, layers: int, batch_size: int, n
         raise InputError(str(exc)) from None
     cfg, data_file = _config(dict(model="bilstm", epochs=epochs, hidden=hidden, layers=layers, batch_size=batch_size,
                                   num_steps=num_steps, max_tokens=max_tokens, offset=0, data=data))
-    if plot is not None and not Path(plot).parent.is_dir():
-        raise InputError(f"--plot: folder {Path(plot).parent} does not exist")
+    for flag, path in (("--plot", plot), ("--profile", profile)):
+        if path is not None and not Path(path).parent.is_dir():
+            raise InputError(f"{flag}: folder {Path(path).parent} does not exist")
     try:
         result = b.run_bench(cfg, data_file, selected, epochs, warmup, not no_interleave,
-                             say=lambda m: click.echo(m, err=True))
+                             say=lambda m: click.echo(m, err=True), profile=profile and Path(profile))
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if as_json:
