@@ -141,41 +141,30 @@ class DjlRunner:
 
 
 class ConcurrentSides:
-    """The two sides of a ``compare`` (port in parity mode, DJL) for one epoch each, either one
-    after the other with all threads, or at once in two threads with ``threads`` each."""
+    """The two sides of a ``compare`` (port in parity mode, DJL) for one epoch each, one after the other
+    with all threads, or at once with half each (:class:`djl_bridge.concurrency.SidePair`)."""
 
-    def __init__(self, s: Setting, concurrent: bool, threads: int = 1) -> None:
+    def __init__(self, s: Setting, concurrent: bool) -> None:
         self.python = PortRunner(Setting(replace(s.cfg, mode="parity"), s.data))
         self.java = DjlRunner(s)
-        self.concurrent, self.threads = concurrent, threads
+        self.concurrent = concurrent
         self.side_seconds: list[tuple[float, float]] = []
 
     def epoch(self) -> tuple[float, int]:
-        t0 = time.perf_counter()
-        if self.concurrent:
-            out: dict[str, tuple[float, int]] = {}
-            errors: list[BaseException] = []
+        from djl_bridge.concurrency import SidePair
 
-            def side(name: str, runner: Runner) -> None:
-                try:
-                    torch.set_num_threads(self.threads)  # this thread's OpenMP/MKL budget
-                    out[name] = runner.epoch()
-                except BaseException as exc:  # noqa: BLE001  (re-raised in the caller)
-                    errors.append(exc)
+        out: dict[str, tuple[float, int]] = {}
 
-            threads = [threading.Thread(target=side, args=(n, r)) for n, r in
-                       (("python", self.python), ("java", self.java))]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            if errors:
-                raise errors[0]
-            py, jv = out["python"], out["java"]
-        else:
-            py, jv = self.python.epoch(), self.java.epoch()
-        self.side_seconds.append((py[0], jv[0]))
-        return time.perf_counter() - t0, py[1] + jv[1]
+        def java(ready: Callable[[], None]) -> None:
+            ready()
+            out["java"] = self.java.epoch()
+
+        def python() -> None:
+            out["python"] = self.python.epoch()
+
+        timing = SidePair(self.concurrent).run(java, python)
+        self.side_seconds.append((out["python"][0], out["java"][0]))
+        return timing.whole_s, out["python"][1] + out["java"][1]
 
     def close(self) -> None:
         self.java.close()

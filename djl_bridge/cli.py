@@ -34,6 +34,7 @@ def cli() -> None:
       djl-parity train --impl python|djl   run the notebook on one side
       djl-parity compare          run both sides from the same start and report the differences
       djl-parity gradcheck        check a scratch model's gradients (hand, autograd, finite differences)
+      djl-parity bench            training speed: baseline, the port, DJL, in one run
 
     \b
     Exit codes:
@@ -230,9 +231,11 @@ def _run_side(impl: str, cfg, data, progress):
 @click.option("--steps", type=int, default=20, show_default=True, help="Training steps whose loss is compared.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/compare", show_default=True,
               help="Folder for report.json, report.md and report.html.")
+@click.option("--concurrent", is_flag=True,
+              help="Train the two sides at once, each with half the CPU threads (see `bench --sides`).")
 @run_options
 @click.pass_context
-def compare(ctx: click.Context, init: str, steps: int, out: str, **kwargs) -> None:
+def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: bool, **kwargs) -> None:
     """Run the notebook on DJL and on the PyTorch port from one start; compare every stage.
 
     \b
@@ -265,13 +268,16 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, **kwargs) -> No
     bars: dict[str, _EpochProgress] = {}
 
     def epoch_done(side: str, epoch: int, ppl: float, speed: float) -> None:
+        if concurrent:  # two threads report: one line each, no bars to overwrite each other
+            click.echo(f"  {side} epoch {epoch}/{cfg.epochs}  ppl {ppl:.2f}  {speed:,.0f} tok/s", err=True)
+            return
         bars.setdefault(side, _EpochProgress(cfg.epochs, f"  {side}"))(epoch, ppl, speed)
         if epoch == cfg.epochs:
             bars[side].close()
 
     try:
         report = run_compare(cfg, data, init, steps, progress=lambda m: click.echo(m, err=True),
-                             epoch_progress=epoch_done)
+                             epoch_progress=epoch_done, concurrent=concurrent)
     except ConfigError as exc:
         raise InputError(str(exc)) from None
     except BridgeSetupError as exc:
@@ -318,41 +324,7 @@ def gradcheck(model: str, side: str, seed: int) -> None:
     sys.exit(0 if all(r.ok for r in rows) else 1)
 
 
-def main() -> None:
-    """The `djl-parity` program: the commands above, with interrupts and exit codes scripts can trust."""
-    import os
-
-    from djl_bridge.signals import Interrupted, install
-
-    interrupts = install()
-    code: int | str | None = 0
-    try:
-        cli.main(prog_name="djl-parity", standalone_mode=False)
-    except click.ClickException as exc:
-        if not interrupts.received:
-            exc.show()
-            code = exc.exit_code
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.Abort:
-        code = 1
-    except SystemExit as exc:
-        code = exc.code
-    except Interrupted:
-        pass
-    except Exception:
-        if not interrupts.received:
-            raise
-    if interrupts.received:
-        # a Java call may have turned the interrupt into its own exception: the signal decides
-        sys.stdout.flush()
-        sys.stderr.write(f"djl-parity: stopped by {interrupts.name}; no output was written\n")
-        sys.stderr.flush()
-        os._exit(interrupts.exit_code)  # not the JVM's exit sequence: nothing runs under DJL's shutdown hook
-    sys.exit(code)
-
-
-@main.command()
+@cli.command()
 @click.option("--epochs", type=int, default=4, show_default=True, help="Measured epochs per row, after the warm-up.")
 @click.option("--warmup", type=int, default=1, show_default=True, help="Epochs per row not counted.")
 @click.option("--hidden", type=int, default=256, show_default=True)
@@ -408,6 +380,40 @@ def bench(epochs: int, warmup: int, hidden: int, layers: int, batch_size: int, n
     if plot is not None:
         b.plot(result, Path(plot))
         click.echo(f"wrote {plot}", err=True)
+
+
+def main() -> None:
+    """The `djl-parity` program: the commands above, with interrupts and exit codes scripts can trust."""
+    import os
+
+    from djl_bridge.signals import Interrupted, install
+
+    interrupts = install()
+    code: int | str | None = 0
+    try:
+        cli.main(prog_name="djl-parity", standalone_mode=False)
+    except click.ClickException as exc:
+        if not interrupts.received:
+            exc.show()
+            code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.Abort:
+        code = 1
+    except SystemExit as exc:
+        code = exc.code
+    except Interrupted:
+        pass
+    except Exception:
+        if not interrupts.received:
+            raise
+    if interrupts.received:
+        # a Java call may have turned the interrupt into its own exception: the signal decides
+        sys.stdout.flush()
+        sys.stderr.write(f"djl-parity: stopped by {interrupts.name}; no output was written\n")
+        sys.stderr.flush()
+        os._exit(interrupts.exit_code)  # not the JVM's exit sequence: nothing runs under DJL's shutdown hook
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -81,8 +81,10 @@ def python_data(cfg: RunConfig, data: Path, offset: int) -> Trace:
 
 
 def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | None, steps: int,
-               on_epoch: Callable[[int, float, float], None] | None = None) -> Trace:
-    """Initialise the port from the seed, then train from ``init_params`` when given; record every stage."""
+               on_epoch: Callable[[int, float, float], None] | None = None,
+               on_init: Callable[[], None] | None = None) -> Trace:
+    """Initialise the port from the seed, then train from ``init_params`` when given; record every stage.
+    ``on_init()`` hears when ``trace.init_params`` is set, before training."""
     from djl_bridge.dataset import TimeMachineDataset
     from djl_bridge.device import resolve_device
     from djl_bridge.params import from_djl, seeded_model, to_djl
@@ -98,6 +100,8 @@ def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | N
         from_djl(net, init_params)
     net.to(device)
     trace.init_params = to_djl(net)
+    if on_init is not None:
+        on_init()
 
     def hook(rec: StepRecord) -> None:
         if len(trace.step_losses) < steps:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,9 @@ def _input_shape(cfg: RunConfig) -> Any:
 
 
 def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[str, np.ndarray] | None,
-             steps: int, on_epoch: EpochCallback | None = None) -> Trace:
-    """Initialise from the seed (DJL's lazy init), take ``init_params`` when given, train step by step, record."""
+             steps: int, on_epoch: EpochCallback | None = None, on_init: Callable[[], None] | None = None) -> Trace:
+    """Initialise from the seed (DJL's lazy init), take ``init_params`` when given, train step by step, record.
+    ``on_init()`` hears when ``trace.init_params`` is set, before training."""
     cfg = cfg.resolved()
     Params = jclass(BRIDGE + "Params")
     with java_call():
@@ -164,6 +166,8 @@ def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[s
             for name in names:
                 Params.set(setup.net, name, to_ndarray(setup.manager, init_params[name]))
         trace.init_params = {n: to_numpy(Params.get(setup.net, n)) for n in names}
+        if on_init is not None:
+            on_init()
         session = jclass(BRIDGE + "TrainSession")(setup.net, setup.dataset, cfg.lr, setup.device,
                                                   cfg.random_iter, setup.manager)
         try:

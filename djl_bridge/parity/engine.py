@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from djl_bridge.concurrency import SidePair
 from djl_bridge.config import ConfigError, RunConfig
 from djl_bridge.parity.compare import EXPLAINED, FAILED, StageResult, compare_stage, not_compared
 from djl_bridge.parity.divergences import by_name, failure_cause
@@ -53,11 +54,14 @@ def _run_stages(java: Trace, python: Trace, mode: str) -> list[StageResult]:
 
 
 def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
-            progress: Progress | None = None, epoch_progress: EpochProgress | None = None) -> Report:
+            progress: Progress | None = None, epoch_progress: EpochProgress | None = None,
+            concurrent: bool = False) -> Report:
     """Run the notebook on both sides from one start and compare every stage.
 
     ``cfg`` must have passed :func:`djl_bridge.config.validated`. ``progress(message)`` hears of
-    each phase, ``epoch_progress(side, epoch, ppl, speed)`` of each epoch.
+    each phase, ``epoch_progress(side, epoch, ppl, speed)`` of each epoch (from either side's thread
+    when ``concurrent``: then the two sides train at once, each with half the threads, once the
+    initialising side has its weights). The report's environment gives each side's wall time.
     """
     from djl_bridge.jvm import JavaError, start
     from djl_bridge.jvm.djl_side import deviations_of, java_data, java_run, probe_as_published
@@ -94,18 +98,22 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
                                 "--layout-fix", cause="djl-bilstm-parameter-layout") for s in RUN_STAGES]
         setup.manager.close()
         return report
-    java_epochs, python_epochs = _side(epoch_progress, "java"), _side(epoch_progress, "python")
+    pair = SidePair(concurrent)
+    java_epochs, python_epochs = _side(epoch_progress, "java", pair), _side(epoch_progress, "python", pair)
+    how = "at once, each with half the threads" if concurrent else "one after the other"
     try:
         if init == "java":
-            say(f"java: initialise from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
-            java_run(setup, java, cfg, None, steps, java_epochs)
-            say(f"python: initialise from seed {cfg.seed}, take Java's weights, train {cfg.epochs} epoch(s)")
-            python_run(python, cfg, data, java.init_params, steps, python_epochs)
+            say(f"java: initialise from seed {cfg.seed}; python: take Java's weights; train {cfg.epochs} "
+                f"epoch(s) {how}")
+            timing = pair.run(lambda ready: java_run(setup, java, cfg, None, steps, java_epochs, ready),
+                              lambda: python_run(python, cfg, data, java.init_params, steps, python_epochs))
+            java_s, python_s = timing.first_s, timing.second_s
         else:
-            say(f"python: initialise from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
-            python_run(python, cfg, data, None, steps, python_epochs)
-            say(f"java: initialise from seed {cfg.seed}, take Python's weights, train {cfg.epochs} epoch(s)")
-            java_run(setup, java, cfg, python.init_params, steps, java_epochs)
+            say(f"python: initialise from seed {cfg.seed}; java: take Python's weights; train {cfg.epochs} "
+                f"epoch(s) {how}")
+            timing = pair.run(lambda ready: python_run(python, cfg, data, None, steps, python_epochs, ready),
+                              lambda: java_run(setup, java, cfg, python.init_params, steps, java_epochs))
+            python_s, java_s = timing.first_s, timing.second_s
     except JavaError as exc:
         stages.append(_java_failure_stage(exc, mode))
         stages += [not_compared(s, mode, "the Java side failed before it finished", "") for s in RUN_STAGES]
@@ -114,7 +122,9 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
         setup.manager.close()
     stages += _run_stages(java, python, mode)
     environment.update({"java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}",
-                        "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}"})
+                        "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}",
+                        "sides": f"{how} ({timing.threads_per_side} thread(s) each)",
+                        "wall time": f"java {java_s:.1f} s, python {python_s:.1f} s, both {timing.whole_s:.1f} s"})
     report.java_ppl, report.python_ppl = java.perplexities, python.perplexities
     report.java_step_loss, report.python_step_loss = java.step_losses, python.step_losses
     report.predictions = {p: {"java": java.predictions[p], "python": python.predictions[p]}
@@ -128,10 +138,13 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
     return report
 
 
-def _side(epoch_progress: EpochProgress | None, side: str):
-    if epoch_progress is None:
-        return None
-    return lambda epoch, ppl, speed: epoch_progress(side, epoch, ppl, speed)
+def _side(epoch_progress: EpochProgress | None, side: str, pair: SidePair):
+    """The per-epoch callback of one side: stops it once the other side has failed, then reports."""
+    def done(epoch: int, ppl: float, speed: float) -> None:
+        pair.check()
+        if epoch_progress is not None:
+            epoch_progress(side, epoch, ppl, speed)
+    return done
 
 
 def _failure_stage(stage: str, exc, mode: str, expected: str) -> StageResult:
