@@ -56,15 +56,14 @@ class PortRunner:
 
     def __init__(self, s: Setting) -> None:
         from djl_bridge.dataset import TimeMachineDataset
-        from djl_bridge.models import build_model, init_djl_
+        from djl_bridge.params import seeded_model
         from djl_bridge.text import load_corpus_time_machine
 
         cfg = s.cfg
         self.device, self.mode = torch.device(cfg.device), cfg.mode
         corpus, vocab = load_corpus_time_machine(s.data, cfg.max_tokens)
         self.dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=cfg.offset)
-        self.net = build_model(cfg.model, len(vocab), cfg.hidden, cfg.layers)
-        init_djl_(self.net, torch.Generator().manual_seed(cfg.seed))
+        self.net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed)
         self.net.to(self.device)
         self.lr = cfg.lr
 

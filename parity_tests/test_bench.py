@@ -75,10 +75,9 @@ def test_flops_per_token_counts_the_notebook_model():
 def test_baseline_is_the_ports_model(data_file):
     """Same weights in, same logits out: the baseline's speed is the speed of the same model."""
     from djl_bridge.baseline import CharLSTM
-    from djl_bridge.models import build_model, init_djl_
+    from djl_bridge.params import seeded_model
 
-    port = build_model("bilstm", 28, 12, 2)
-    init_djl_(port, torch.Generator().manual_seed(3))
+    port = seeded_model("bilstm", 28, 12, 2, 3)
     base = CharLSTM(28, 12, 2)
     base.load_state_dict({k.replace("rnn.", "lstm.").replace("linear.", "head."): v
                           for k, v in port.state_dict().items()})

@@ -43,14 +43,13 @@ def test_fast_mode_on_cuda_runs_the_recurrent_layer_in_cudnn(data_file):
     from torch.profiler import ProfilerActivity, profile
 
     from djl_bridge.dataset import TimeMachineDataset
-    from djl_bridge.models import build_model, init_djl_
+    from djl_bridge.params import seeded_model
     from djl_bridge.text import load_corpus_time_machine
     from djl_bridge.training import train_epoch_ch8
 
     corpus, vocab = load_corpus_time_machine(data_file, 1500)
     dataset = TimeMachineDataset(corpus, 8, 10, offset=0)
-    net = build_model("bilstm", len(vocab), 16, 2)
-    init_djl_(net, torch.Generator().manual_seed(0))
+    net = seeded_model("bilstm", len(vocab), 16, 2, 0)
     device = torch.device("cuda")
     net.to(device)
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
@@ -61,13 +60,12 @@ def test_fast_mode_on_cuda_runs_the_recurrent_layer_in_cudnn(data_file):
 
 def test_prediction_on_cuda_matches_the_cpu(data_file):
     from djl_bridge.dataset import TimeMachineDataset
-    from djl_bridge.models import build_model, init_djl_
+    from djl_bridge.params import seeded_model
     from djl_bridge.text import load_corpus_time_machine
     from djl_bridge.training import predict_ch8, train_epoch_ch8
 
     corpus, vocab = load_corpus_time_machine(data_file, 1500)
-    net = build_model("bilstm", len(vocab), 16, 2)
-    init_djl_(net, torch.Generator().manual_seed(1))
+    net = seeded_model("bilstm", len(vocab), 16, 2, 1)
     cpu = torch.device("cpu")
     train_epoch_ch8(net, TimeMachineDataset(corpus, 8, 10, offset=0).batches(), 1, cpu, False, "fast")
     on_cpu = predict_ch8("time traveller", 50, net, vocab, cpu)
