@@ -386,8 +386,10 @@ def main() -> None:
     """The `djl-parity` program: the commands above, with interrupts and exit codes scripts can trust."""
     import os
 
+    from djl_bridge.concurrency import passive_openmp_waits
     from djl_bridge.signals import Interrupted, install
 
+    passive_openmp_waits()
     interrupts = install()
     code: int | str | None = 0
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -19,8 +20,8 @@ def bench(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_bench_json_has_every_row_with_ratios_peak_share_and_jvm_figures(tmp_path):
-    plot = tmp_path / "bench.png"
-    proc = bench("--json", "--sides", "--plot", str(plot))
+    plot, profile = tmp_path / "bench.png", tmp_path / "profile.png"
+    proc = bench("--json", "--sides", "--plot", str(plot), "--profile", str(profile))
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     rows = {r["name"]: r for r in result["rows"]}
@@ -43,7 +44,10 @@ def test_bench_json_has_every_row_with_ratios_peak_share_and_jvm_figures(tmp_pat
     assert result["matmul_peak_GFLOPs"]["cpu"] > 0 and result["jvm"]["start_s"] > 0
     assert result["transfer"]["numpy_to_ndarray_GBps"] > 0 and result["transfer"]["ndarray_to_numpy_GBps"] > 0
     assert isinstance(result["jpype_releases_gil"], bool)
-    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["omp_wait_policy"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE")  # the CLI's default
+    assert plot.read_bytes()[:8] == profile.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["profile"] and sum(p["share"] for p in result["profile"]) <= 1 + 1e-9
+    assert all(p["GFLOPs"] > 0 for p in result["profile"] if "rnn_layer" in p["op"])
     assert "round 3/3" in proc.stderr  # progress, on stderr
 
 
