@@ -113,7 +113,7 @@ class DjlRunner:
     """Our Java helpers on DJL's PyTorch engine in this process: TrainSession, one batch per call."""
 
     def __init__(self, s: Setting) -> None:
-        from djl_bridge.jvm import jclass, java_call
+        from djl_bridge.jvm import java_call, jclass
         from djl_bridge.jvm.djl_side import BRIDGE, prepare
 
         cfg = replace(s.cfg, layout_fix=True)
@@ -378,7 +378,8 @@ def run_bench(base: RunConfig, data: Path, rows: list[Row], epochs: int = 4, war
         result["jvm"] = {"start_s": info.started_in_s, "start_with_engine_s": time.perf_counter() - t0,
                          "java": info.java_version, "djl": info.djl_version,
                          "engine": f"{info.engine} {info.engine_version}"}
-        say(f"JVM started in {info.started_in_s:.2f} s ({result['jvm']['start_with_engine_s']:.2f} s with DJL's engine)")
+        with_engine = result["jvm"]["start_with_engine_s"]
+        say(f"JVM started in {info.started_in_s:.2f} s ({with_engine:.2f} s with DJL's engine)")
         result["transfer"] = transfer_speeds()
         result["jpype_releases_gil"] = jpype_releases_gil()
     devices = sorted({r.device for r in runnable})
@@ -527,8 +528,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     speeds = [r["tokens_per_s"] for r in rows][::-1]
     bars = ax.barh(names, speeds, color=["#4c72b0" if n.startswith("python") else "#888888" for n in names])
     for bar, r in zip(bars, rows[::-1]):
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {r['tokens_per_s']:,.0f} ({r['peak_share']:.0%})",
-                va="center", fontsize=8)
+        label = f" {r['tokens_per_s']:,.0f} ({r['peak_share']:.0%})"
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, label, va="center", fontsize=8)
     ax.set_xlabel("tokens/s (median after warm-up; share of the fp32 matmul peak)")
     ax.set_xlim(0, max(speeds) * 1.3)
     fig.tight_layout()

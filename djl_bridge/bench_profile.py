@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 #: ops whose FLOPs follow from their input shapes: the fused recurrent layer, forward and backward
 _RNN_FORWARD = ("aten::mkldnn_rnn_layer", "aten::_cudnn_rnn")
 _RNN_BACKWARD = ("aten::mkldnn_rnn_layer_backward", "aten::_cudnn_rnn_backward")

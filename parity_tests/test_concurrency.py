@@ -71,11 +71,12 @@ def test_the_second_side_waits_for_the_first_sides_weights():
         pair.check()
 
 
-def test_concurrent_compare_is_bit_identical_and_reports_wall_times(data_file, jvm):
+@pytest.mark.parametrize("init", ["java", "python"])
+def test_concurrent_compare_is_bit_identical_and_reports_wall_times(data_file, jvm, init):
     from djl_bridge.parity.engine import compare
 
     cfg = RunConfig(model="lstm", hidden=16, max_tokens=1500, batch_size=8, epochs=2, offset=0)
-    report = compare(cfg, data_file, init="java", steps=4, concurrent=True)
+    report = compare(cfg, data_file, init=init, steps=4, concurrent=True)
     assert report.outcome == "PASS", report.verdict()
     assert {s.status for s in report.stages} == {IDENTICAL}, report.verdict()
     assert report.environment["sides"].startswith("at once")
