@@ -332,8 +332,9 @@ def gradcheck(model: str, side: str, seed: int) -> None:
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--num-steps", type=int, default=35, show_default=True)
 @click.option("--max-tokens", type=int, default=10000, show_default=True)
-@click.option("--rows", default=None, help="Comma-separated rows to run [all of baseline, python-parity, python-fast, "
-                                           "djl-pytorch, djl-mxnet and their -cuda forms].")
+@click.option("--rows", default=None,
+              help="Comma-separated rows to run [all: baseline, python-parity, python-fast, djl-pytorch, djl-mxnet; "
+                   "baseline-cuda, python-parity-cuda, python-fast-cuda where CUDA is present].")
 @click.option("--sides", is_flag=True, help="Also time compare's two sides one after the other and concurrently "
                                            "(rows sides-sequential, sides-concurrent).")
 @click.option("--no-interleave", is_flag=True, help="Run each row's epochs together instead of round by round.")
