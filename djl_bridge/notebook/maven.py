@@ -51,17 +51,19 @@ class MavenLine:
         return f"{self.key}:{self.version}"
 
 
-def parse_maven(cell: int, origin: str, argument: str) -> MavenLine:
+def parse_maven(cell: int, origin: str, line: int, argument: str) -> MavenLine:
     """A ``%maven`` argument as a pinned artifact; :class:`NotebookError` for unknown or malformed ones."""
+    from djl_bridge.notebook.plan import where
+
     m = _COORD.match(argument.strip())
     if m is None:
-        raise NotebookError(f"cell {cell} ({origin}): %maven {argument.strip()}: expected group:artifact:version")
-    line = MavenLine(cell, origin, m.group(1), m.group(2), m.group(3))
-    if line.key not in SUPPLIED:
+        raise NotebookError(f"{where(cell, origin, line)}: %maven {argument.strip()}: expected group:artifact:version")
+    parsed = MavenLine(cell, origin, m.group(1), m.group(2), m.group(3))
+    if parsed.key not in SUPPLIED:
         raise NotebookError(
-            f"cell {cell} ({origin}): %maven {line}: djl-parity cannot supply this artifact "
+            f"{where(cell, origin, line)}: %maven {parsed}: djl-parity cannot supply this artifact "
             f"(it supplies {', '.join(sorted(SUPPLIED))})")
-    return line
+    return parsed
 
 
 def choose_engine(requested: str, lines: list[MavenLine]) -> str:

@@ -64,6 +64,12 @@ def build_plan(notebook: Path, utils: Path | None = None) -> Plan:
     return plan
 
 
+def where(cell: int, origin: str, line: int | None = None) -> str:
+    """"cell 3 line 5", or "cell 1 (../utils/X.java line 40)" for code a cell loads."""
+    at = f" line {line}" if line is not None else ""
+    return f"cell {cell}{at}" if origin == f"cell {cell}" else f"cell {cell} ({origin}{at})"
+
+
 def _display(path: Path, base: Path) -> str:
     return os.path.relpath(path.resolve(), base.resolve())
 
@@ -72,7 +78,7 @@ def _expand(plan: Plan, number: int, cell: Cell, origin: str, folder: Path, util
     lines = cell.text.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].split()[0]
-        raise NotebookError(f"cell {number} ({origin}): cell magic {magic} is not supported by djl-parity "
+        raise NotebookError(f"{where(number, origin)}: cell magic {magic} is not supported by djl-parity "
                             f"(only %load and %maven lines)")
     chunk: list[str] = []
     chunk_start = 1
@@ -92,14 +98,14 @@ def _expand(plan: Plan, number: int, cell: Cell, origin: str, folder: Path, util
         flush()
         chunk = []
         name, _, arg = stripped.partition(" ")
-        where = f"cell {number} ({origin} line {i})"
+        at = where(number, origin, i)
         if name == "%load":
-            _load(plan, number, arg.strip(), where, folder, utils, depth)
+            _load(plan, number, arg.strip(), at, folder, utils, depth)
         elif name == "%maven":
             for coord in arg.split():
-                plan.maven.append(parse_maven(number, origin, coord))
+                plan.maven.append(parse_maven(number, origin, i, coord))
         else:
-            raise NotebookError(f"{where}: magic {name} is not supported by djl-parity (only %load and %maven)")
+            raise NotebookError(f"{at}: magic {name} is not supported by djl-parity (only %load and %maven)")
     flush()
 
 
@@ -117,15 +123,15 @@ def _resolve(target: str, folder: Path, utils: Path | None) -> Path | None:
     return None
 
 
-def _load(plan: Plan, number: int, target: str, where: str, folder: Path, utils: Path | None, depth: int) -> None:
+def _load(plan: Plan, number: int, target: str, at: str, folder: Path, utils: Path | None, depth: int) -> None:
     if not target:
-        raise NotebookError(f"{where}: %load needs a file")
+        raise NotebookError(f"{at}: %load needs a file")
     if depth >= _MAX_DEPTH:
-        raise NotebookError(f"{where}: %load {target}: loads nest deeper than {_MAX_DEPTH} (a cycle?)")
+        raise NotebookError(f"{at}: %load {target}: loads nest deeper than {_MAX_DEPTH} (a cycle?)")
     path = _resolve(target, folder, utils)
     if path is None:
         hint = f" or under --utils {utils}" if utils is not None else " (give --utils DIR for the helpers' folder)"
-        raise NotebookError(f"{where}: %load {target}: no such file beside the notebook{hint}")
+        raise NotebookError(f"{at}: %load {target}: no such file beside the notebook{hint}")
     shown = _display(path, plan.notebook.parent)
     stem = path.name.split(".")[0]
     if path.suffix == ".ipynb":
@@ -144,6 +150,6 @@ def _load(plan: Plan, number: int, target: str, where: str, folder: Path, utils:
         origin = shown if path.suffix != ".ipynb" else f"{shown} cell {c.number}"
         kernel = _KERNEL_ONLY.search(c.text)
         if kernel:
-            raise NotebookError(f"{where}: %load {target}: {origin} needs {kernel.group(1)} (plotting or the IJava "
+            raise NotebookError(f"{at}: %load {target}: {origin} needs {kernel.group(1)} (plotting or the IJava "
                                 f"kernel), which djl-parity stands in for only in {', '.join(STANDINS)}")
         _expand(plan, number, c, origin, path.parent, utils, depth + 1)

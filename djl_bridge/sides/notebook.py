@@ -25,7 +25,7 @@ import numpy as np
 from djl_bridge.data import DATA_URL
 from djl_bridge.jvm import java_call, jclass, to_numpy
 from djl_bridge.notebook.failures import diagnose
-from djl_bridge.notebook.plan import PRELUDE, Plan, Unit
+from djl_bridge.notebook.plan import PRELUDE, Plan, Unit, where
 
 SHELL = "org.djlparity.notebook.NotebookShell"
 #: The D2L data file's addresses the notebook's helpers open; served from the local copy.
@@ -53,7 +53,7 @@ class Failure:
         what = {"compile": "does not compile", "incomplete": "is not complete Java",
                 "unresolved": "uses an undefined name"}.get(self.kind, "raised")
         exc = f"{self.exception}: {self.message}" if self.exception else self.message
-        text = f"cell {self.cell} ({self.origin} line {self.line}) {what}: {exc}"
+        text = f"{where(self.cell, self.origin, self.line)} {what}: {exc}"
         if self.frames:
             text += f" [at {self.frames[0]}]"
         return text + (f" [{self.explanation}]" if self.explanation else "")

@@ -148,7 +148,7 @@ public final class NotebookShell implements AutoCloseable {
                 Diag d = errors.isEmpty() ? null : errors.get(0);
                 int at = d == null ? 0 : Math.max(0, (int) d.getStartPosition());
                 String msg = d == null ? "rejected" : d.getMessage(Locale.ROOT);
-                return Outcome.failure("compile", null, firstLine(msg), line + count(text.substring(0,
+                return Outcome.failure("compile", null, msg.strip().replaceAll("\\s*\\n\\s*", "; "), line + count(text.substring(0,
                         Math.min(at, text.length())), '\n'), printed, List.of(), List.of());
             }
             JShellException ex = e.exception();
@@ -337,10 +337,5 @@ public final class NotebookShell implements AutoCloseable {
             }
         }
         return n;
-    }
-
-    private static String firstLine(String s) {
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

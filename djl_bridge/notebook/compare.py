@@ -1,0 +1,267 @@
+"""The executed notebook against the PyTorch port: its configuration read from its own variables,
+the port run on it from the notebook's own initial weights, every observable stage compared.
+
+What the notebook shows, and so what is compared: its vocabulary, corpus and batches (its
+``dataset``), the animator's perplexity points (every 10th epoch), the printed final perplexity
+and predictions, and its model's final parameters. Initial weights: a scratch model's are read
+right after its construction; a concise model creates its own at the first training forward, from
+the engine's generator, whose state is captured just before ``trainCh8`` and handed to the port
+(one libtorch in this process), and the identical final parameters are the proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from djl_bridge.config import RunConfig
+from djl_bridge.jvm import java_call, jclass, to_numpy
+from djl_bridge.parity.compare import BLOCKED, EXPLAINED, FAILED, StageResult, compare_stage
+from djl_bridge.parity.report import Report
+from djl_bridge.sides.notebook import SHELL, NotebookRun, TrainingCall
+from djl_bridge.trace import PREFIXES, python_data, python_run
+
+EpochProgress = Callable[[int, float, float], None]
+UNCOMPARED = "not compared"  # the port could not be run on it: the verdict is INCOMPLETE
+UNOBSERVED = "not observed"  # the notebook does not show this stage in this run (noted, not a verdict)
+INIT_CAPTURED = "captured: the scratch model's parameters read right after its construction"
+INIT_GENERATOR = ("reconstructed: the engine generator's state captured just before trainCh8 and drawn by the port "
+                  "in DJL's parameter order; proven only where final.params is identical")
+
+
+def capture_generator(call: TrainingCall, run: NotebookRun) -> None:
+    """Before-training hook: the shared libtorch's default generator state (it draws a concise model's weights)."""
+    import torch
+
+    call.captured["generator_state"] = torch.get_rng_state()
+
+
+@dataclass
+class NotebookData:
+    vocab: list[str]
+    corpus: list[int]
+    batches_x: np.ndarray
+    batches_y: np.ndarray
+    max_tokens: int
+    offset: int | None
+
+
+def _field(obj: Any, name: str) -> Any:
+    return jclass(SHELL).field(obj, name)
+
+
+def notebook_data(run: NotebookRun, call: TrainingCall) -> NotebookData:
+    """Vocabulary, corpus and batches of the dataset the training call used, read from the notebook."""
+    dataset, vocab = run.value(call.args[1]), run.value(call.args[2])
+    with java_call():
+        tokens = _field(vocab, "idxToToken")
+        max_tokens = int(_field(dataset, "maxTokens"))
+        corpus = _field(dataset, "corpus")
+        if corpus is None:  # the book's dataset keeps no corpus: ask its own helper for it
+            corpus = run.shell.evaluate(f"TimeMachine.loadCorpusTimeMachine({max_tokens}).getKey()")
+        manager = jclass("ai.djl.ndarray.NDManager").newBaseManager()
+        xs, ys = [], []
+        try:
+            for batch in dataset.getData(manager):
+                xs.append(to_numpy(batch.getData().head()))
+                ys.append(to_numpy(batch.getLabels().head()))
+                batch.close()
+        finally:
+            manager.close()
+        data = NotebookData([str(t) for t in tokens], [int(i) for i in corpus], np.stack(xs), np.stack(ys),
+                            max_tokens, None)
+    steps = data.batches_x.shape[2]
+    first = data.batches_x[0, 0].tolist()
+    data.offset = next((o for o in range(steps) if data.corpus[o:o + steps] == first), None)
+    return data
+
+
+_SCRATCH_KINDS = {5: "rnn-scratch", 11: "gru-scratch", 14: "lstm-scratch"}
+_GATES = {4: "lstm", 3: "gru", 1: "rnn"}
+
+
+def model_config(params: list[tuple[str, np.ndarray]]) -> tuple[str, int, int] | str:
+    """(port model name, hidden, layers) from a model's parameters, or why the port has no such model."""
+    names = [n for n, _ in params]
+    if all(n.isdigit() for n in names):
+        kind = _SCRATCH_KINDS.get(len(params))
+        return (kind, int(params[0][1].shape[1]), 1) if kind else f"a scratch model with {len(params)} parameters"
+    shapes = dict(params)
+    h2h = next((a for n, a in params if n.endswith("_l_0_h2h_WEIGHT")), None)
+    i2h = next((a for n, a in params if n.endswith("_l_0_i2h_WEIGHT")), None)
+    if h2h is None or i2h is None:
+        return f"a model with parameters {', '.join(names[:4])}..."
+    hidden = int(h2h.shape[1])
+    kind = _GATES.get(int(i2h.shape[0]) // hidden)
+    layers = sum(n.endswith("_i2h_WEIGHT") and "_l_" in n for n in shapes)
+    bidirectional = any("_r_0_" in n for n in names)
+    if kind is None or (bidirectional and kind != "lstm"):
+        return f"a {'bidirectional ' if bidirectional else ''}{kind or 'recurrent'} layer"
+    return ("bilstm" if bidirectional else kind), hidden, layers
+
+
+def _printed(call: TrainingCall) -> tuple[str | None, list[str]]:
+    lines = call.printed.splitlines()
+    idx = next((i for i, ln in enumerate(lines) if ln.startswith("perplexity: ")), None)
+    if idx is None:
+        return None, []
+    return lines[idx], lines[idx + 1:idx + 1 + len(PREFIXES)]
+
+
+def _uncompared(stage: str, why: str) -> StageResult:
+    return StageResult(stage, UNCOMPARED, "", note=why)
+
+
+def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookData, seed: int,
+                 on_epoch: EpochProgress | None = None) -> tuple[list[StageResult], dict, str, dict]:
+    """Stages of one training call (the port trained on the notebook's config), its config, init label, predictions."""
+    from djl_bridge.training import java_1f
+
+    stages: list[StageResult] = []
+    if call.final_params is None:
+        return [_uncompared("final.params", f"the model {call.args[:1]} has no readable parameters")], {}, "", {}
+    found = model_config(call.final_params)
+    if isinstance(found, str):
+        return [_uncompared("model", f"the port has no {found}")], {}, "", {}
+    model, hidden, layers = found
+    lr, epochs, random_iter = (run.value(a) for a in (call.args[3], call.args[4], call.args[6]))
+    cfg = RunConfig(model=model, epochs=int(epochs), lr=int(lr), hidden=hidden, layers=layers,
+                    batch_size=int(nb.batches_x.shape[1]), num_steps=int(nb.batches_x.shape[2]),
+                    max_tokens=nb.max_tokens, offset=nb.offset, seed=seed, device="cpu",
+                    random_iter=bool(random_iter)).resolved()
+    if cfg.random_iter:
+        return [_uncompared("training", "random sampling draws from an unseeded Java Random")], cfg.as_dict(), "", {}
+    init, label = _initial_params(run, call, cfg, nb)
+    if init is None:
+        return [_uncompared("init", label)], cfg.as_dict(), label, {}
+    port = python_data(cfg, data, nb.offset)
+    python_run(port, cfg, data, init, 1, on_epoch)
+    final = {n: a for n, a in _named(call.final_params, port.final_params)}
+    stages.append(compare_stage("final.params", final, port.final_params, "parity"))
+    if label == INIT_GENERATOR and stages[-1].status != "identical":
+        stages[-1].note = "initial weights unproven: the reconstruction from the generator state is not confirmed"
+    epochs_seen = [(int(e), v) for m, e, v in run.points if m == "ppl" and e <= cfg.epochs]
+    if epochs_seen:
+        stages.append(compare_stage("epochs.perplexity", np.array([v for _, v in epochs_seen], np.float32),
+                                    np.array([port.perplexities[e - 1] for e, _ in epochs_seen], np.float32),
+                                    "parity", "epoch"))
+    else:
+        stages.append(StageResult("epochs.perplexity", UNOBSERVED, "", note=(
+            "the notebook's animator gets perplexity every 10th epoch; this run had fewer epochs")))
+    line, preds = _printed(call)
+    port_line = f"perplexity: {java_1f(port.perplexities[-1])}"
+    stages.append(compare_stage("final.perplexity", [line.split(",")[0] if line else ""], [port_line], "parity"))
+    stages.append(compare_stage("predictions", preds, [port.predictions[p] for p in PREFIXES], "parity"))
+    predictions = {p: {"java": preds[i] if i < len(preds) else "", "python": port.predictions[p]}
+                   for i, p in enumerate(PREFIXES)}
+    return stages, cfg.as_dict(), label, predictions
+
+
+def _named(params: list[tuple[str, np.ndarray]], port: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """Scratch parameters come by position; give them the port's names (the notebook's order)."""
+    if params and all(n.isdigit() for n, _ in params):
+        return list(zip(port.keys(), (a for _, a in params)))
+    return params
+
+
+def _initial_params(run: NotebookRun, call: TrainingCall, cfg: RunConfig,
+                    nb: NotebookData) -> tuple[dict | None, str]:
+    import torch
+
+    from djl_bridge.models import build_model, init_djl_
+    from djl_bridge.params import to_djl
+
+    var = call.args[0]
+    net = build_model(cfg.model, len(nb.vocab), cfg.hidden, cfg.layers)
+    if var in run.declared_params:
+        names = list(to_djl(net))
+        return dict(zip(names, (a for _, a in run.declared_params[var]))), INIT_CAPTURED
+    state = call.captured.get("generator_state")
+    if state is None:
+        return None, "no initial weights: neither captured nor reconstructable"
+    gen = torch.Generator()
+    gen.set_state(state)
+    init_djl_(net, gen)
+    return to_djl(net), INIT_GENERATOR
+
+
+def data_stages(nb: NotebookData, data: Path, cfg_like: RunConfig) -> list[StageResult]:
+    port = python_data(cfg_like, data, nb.offset)
+    return [compare_stage("vocab", nb.vocab, port.vocab, "parity"),
+            compare_stage("corpus", nb.corpus, port.corpus, "parity"),
+            compare_stage("batches.x", nb.batches_x, port.batches_x, "parity"),
+            compare_stage("batches.y", nb.batches_y, port.batches_y, "parity")]
+
+
+def failure_stage(run: NotebookRun) -> StageResult:
+    """The notebook's failure as a stage: explained when its signature names a known failure."""
+    f = run.failure
+    assert f is not None
+    return StageResult("notebook.run", EXPLAINED if f.known else FAILED, "runs as published",
+                       cause=f.known, note=f.one_line()[:500])
+
+
+class NotebookReport(Report):
+    """A report whose verdict is PASS, FAIL or INCOMPLETE (a stage the port could not be run on)."""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "PASS"
+
+    @property
+    def outcome(self) -> str:
+        if any(s.stage == "notebook.run" for s in self.stages):
+            return "FAIL"
+        if any(not s.passed and s.status not in (UNCOMPARED, UNOBSERVED) for s in self.stages):
+            return "FAIL"
+        return "INCOMPLETE" if any(s.status == UNCOMPARED for s in self.stages) else "PASS"
+
+    def verdict(self) -> str:
+        run = next((s for s in self.stages if s.stage == "notebook.run"), None)
+        if run is not None:
+            known = f"known failure {run.cause}" if run.cause else "no known cause"
+            return f"FAIL: the notebook does not run to the end on this engine ({known}); nothing was compared"
+        if self.outcome == "FAIL":
+            return super().verdict()
+        if self.outcome == "INCOMPLETE":
+            missing = [s.stage for s in self.stages if s.status == UNCOMPARED]
+            return f"INCOMPLETE: not compared: {', '.join(missing)} (see the notes)"
+        compared = [s for s in self.stages if s.status != UNOBSERVED]
+        identical = sum(s.status == "identical" for s in compared)
+        return (f"PASS: {identical} of {len(compared)} compared stages bit-identical, the rest within tolerance "
+                f"or explained by a named cause")
+
+
+def compare_run(run: NotebookRun, data: Path, seed: int, environment: dict, deviations: list[str],
+                on_epoch: EpochProgress | None = None) -> NotebookReport:
+    """The report of one executed notebook against the port."""
+    if run.failure is not None:
+        stage = failure_stage(run)
+        blocked = [StageResult(s, BLOCKED, "", cause=stage.cause, note="the notebook did not run to the end")
+                   for s in ("data", "final.params", "epochs.perplexity", "final.perplexity", "predictions")]
+        return NotebookReport({}, "", [stage, *blocked], environment, deviations=deviations)
+    calls = [c for c in run.training if len(c.args) >= 8]
+    if not calls:
+        return NotebookReport({}, "", [_uncompared("training", "the notebook calls no trainCh8(...) with the book's "
+                                                       "8 arguments")], environment, deviations=deviations)
+    stages: list[StageResult] = []
+    nb = notebook_data(run, calls[0])
+    config: dict = {}
+    inits, predictions = [], {}
+    for call in calls:
+        call_stages, cfg, label, preds = compare_call(run, call, data, nb, seed, on_epoch)
+        if not stages and cfg:
+            stages += data_stages(nb, data, RunConfig(**cfg))
+        if len(calls) > 1:
+            for s in call_stages:
+                s.stage = f"{call.args[0]}: {s.stage}"
+        stages += call_stages
+        config = config or cfg
+        inits.append(f"{call.args[0]}: {label}" if len(calls) > 1 else label)
+        predictions.update({(f"{call.args[0]}: {p}" if len(calls) > 1 else p): v for p, v in preds.items()})
+    return NotebookReport({**config, "offset": nb.offset}, "; ".join(inits), stages, environment,
+                  predictions=predictions, deviations=deviations)
