@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CELL_FILE_SUFFIXES = (".java", ".jsh", ".jshell")
-_SEPARATOR = re.compile(r"^\s*//\s*%%.*$", re.MULTILINE)
+_SEPARATOR = re.compile(r"^[ \t]*//[ \t]*%%[^\n]*\n?", re.MULTILINE)
 
 
 class NotebookError(ValueError):
