@@ -185,8 +185,8 @@ def test_published_bilstm_failure_is_named_and_the_patch_makes_it_run(tmp_path):
     out = cli(str(BOOK / "bilstm-small.ipynb"), "--epochs", "1", "--out", str(tmp_path / "a"))
     assert out.returncode == 1
     line = next(ln for ln in out.stderr.splitlines() if ln.startswith("error: "))
-    assert line.startswith("error: cell 3 line 23 raised: ai.djl.engine.EngineException: The size of tensor a")
-    assert "known failure djl-bilstm-parameter-layout: caused at cell 3 line 20 (`.optBidirectional(true)`)" in line
+    assert line.startswith("error: cell 3 line 24 raised: ai.djl.engine.EngineException: The size of tensor a")
+    assert "known failure djl-bilstm-parameter-layout: caused at cell 3 line 19 (`.optBidirectional(true)`)" in line
     assert "FAIL: the notebook does not run to the end" in out.stdout
 
     out = cli(str(BOOK / "bilstm-small.ipynb"), "--epochs", "1", "--patch", "bilstm-layout",
