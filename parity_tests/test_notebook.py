@@ -188,6 +188,9 @@ def test_published_bilstm_failure_is_named_and_the_patch_makes_it_run(tmp_path):
     assert line.startswith("error: cell 3 line 24 raised: ai.djl.engine.EngineException: The size of tensor a")
     assert "known failure djl-bilstm-parameter-layout: caused at cell 3 line 19 (`.optBidirectional(true)`)" in line
     assert "FAIL: the notebook does not run to the end" in out.stdout
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["stages"][0] == {**report["stages"][0], "stage": "notebook.run", "status": "explained",
+                                   "cause": "djl-bilstm-parameter-layout"}
 
     out = cli(str(BOOK / "bilstm-small.ipynb"), "--epochs", "1", "--patch", "bilstm-layout",
               "--out", str(tmp_path / "b"))
@@ -227,3 +230,19 @@ def test_the_books_cells_from_the_seed_run_on_our_helpers(tmp_path):
     assert out.returncode == 1
     assert "known failure djl-bilstm-parameter-layout" in out.stderr
     assert re.search(r"error: cell 3 line \d+ raised: ai\.djl\.engine\.EngineException", out.stderr)
+
+
+def test_without_the_initial_weights_the_comparison_is_a_named_distribution_check(jvm, data_file):
+    from djl_bridge.notebook.compare import compare_run
+    from djl_bridge.sides.notebook import execute
+
+    run = execute(build_plan(BOOK / "lstm-small.ipynb"), data_file, 10, 0)  # no hook: no generator state
+    try:
+        report = compare_run(run, data_file, 0, {}, [])
+    finally:
+        run.close()
+    stages = {s.stage: s for s in report.stages}
+    assert "final.params" not in stages  # no bit-level claim without the notebook's own start
+    band = stages["distribution.perplexity"]
+    assert band.status == "within tolerance" and band.count == 2, band.note  # epoch-10 point and the printed line
+    assert "distribution check" in report.init and report.outcome == "PASS"

@@ -137,7 +137,7 @@ def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookD
         return [_uncompared("training", "random sampling draws from an unseeded Java Random")], cfg.as_dict(), "", {}
     init, label = _initial_params(run, call, cfg, nb)
     if init is None:
-        return [_uncompared("init", label)], cfg.as_dict(), label, {}
+        return [distribution_check(run, call, cfg, data, nb)], cfg.as_dict(), f"{label}; {DISTRIBUTION}", {}
     port = python_data(cfg, data, nb.offset)
     python_run(port, cfg, data, init, 1, on_epoch)
     final = {n: a for n, a in _named(call.final_params, port.final_params)}
@@ -159,6 +159,36 @@ def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookD
     predictions = {p: {"java": preds[i] if i < len(preds) else "", "python": port.predictions[p]}
                    for i, p in enumerate(PREFIXES)}
     return stages, cfg.as_dict(), label, predictions
+
+
+DISTRIBUTION = "distribution check: the notebook's perplexity against the band of port runs from several seeds"
+BAND_SEEDS = (0, 1, 2)
+
+
+def distribution_check(run: NotebookRun, call: TrainingCall, cfg: RunConfig, data: Path,
+                       nb: NotebookData) -> StageResult:
+    """Without the notebook's initial weights: is its perplexity inside the band of port runs from BAND_SEEDS?
+
+    Compared: the animator's points and the printed final perplexity (1 decimal), each against
+    [min, max] over the seeds at the same epoch (the printed one widened by its rounding, 0.05).
+    """
+    from dataclasses import replace
+
+    runs = []
+    for seed in BAND_SEEDS:
+        port = python_data(cfg, data, nb.offset)
+        runs.append(python_run(port, replace(cfg, seed=seed), data, None, 0).perplexities)
+    observed = [(int(e), float(v), 0.0) for m, e, v in run.points if m == "ppl" and e <= cfg.epochs]
+    line, _ = _printed(call)
+    if line:
+        observed.append((cfg.epochs, float(line.split(",")[0].split()[-1]), 0.05))
+    outside = [f"epoch {e}: {v:.4g} outside [{min(r[e - 1] for r in runs):.4g}, {max(r[e - 1] for r in runs):.4g}]"
+               for e, v, slack in observed
+               if not min(r[e - 1] for r in runs) - slack <= v <= max(r[e - 1] for r in runs) + slack]
+    status = UNCOMPARED if not observed else (FAILED if outside else "within tolerance")
+    return StageResult("distribution.perplexity", status, f"band of {len(BAND_SEEDS)} port seeds",
+                       count=len(observed), mismatched=len(outside),
+                       note="; ".join(outside) or f"{DISTRIBUTION} (not a bit-level comparison)")
 
 
 def _named(params: list[tuple[str, np.ndarray]], port: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
@@ -239,14 +269,15 @@ class NotebookReport(Report):
 def compare_run(run: NotebookRun, data: Path, seed: int, environment: dict, deviations: list[str],
                 on_epoch: EpochProgress | None = None) -> NotebookReport:
     """The report of one executed notebook against the port."""
+    heading = {"model": run.plan.notebook.name, "epochs": "MAX_EPOCH", "mode": "parity"}
     if run.failure is not None:
         stage = failure_stage(run)
         blocked = [StageResult(s, BLOCKED, "", cause=stage.cause, note="the notebook did not run to the end")
                    for s in ("data", "final.params", "epochs.perplexity", "final.perplexity", "predictions")]
-        return NotebookReport({}, "", [stage, *blocked], environment, deviations=deviations)
+        return NotebookReport(heading, "", [stage, *blocked], environment, deviations=deviations)
     calls = [c for c in run.training if len(c.args) >= 8]
     if not calls:
-        return NotebookReport({}, "", [_uncompared("training", "the notebook calls no trainCh8(...) with the book's "
+        return NotebookReport(heading, "", [_uncompared("training", "the notebook calls no trainCh8(...) with the book's "
                                                        "8 arguments")], environment, deviations=deviations)
     stages: list[StageResult] = []
     nb = notebook_data(run, calls[0])
@@ -263,5 +294,5 @@ def compare_run(run: NotebookRun, data: Path, seed: int, environment: dict, devi
         config = config or cfg
         inits.append(f"{call.args[0]}: {label}" if len(calls) > 1 else label)
         predictions.update({(f"{call.args[0]}: {p}" if len(calls) > 1 else p): v for p, v in preds.items()})
-    return NotebookReport({**config, "offset": nb.offset}, "; ".join(inits), stages, environment,
+    return NotebookReport({**heading, **config, "offset": nb.offset}, "; ".join(inits), stages, environment,
                   predictions=predictions, deviations=deviations)
