@@ -3,10 +3,11 @@ the port run on it from the notebook's own initial weights, every observable sta
 
 What the notebook shows, and so what is compared: its vocabulary, corpus and batches (its
 ``dataset``), the animator's perplexity points (every 10th epoch), the printed final perplexity
-and predictions, and its model's final parameters. Initial weights: a scratch model's are read
-right after its construction; a concise model creates its own at the first training forward, from
-the engine's generator, whose state is captured just before ``trainCh8`` and handed to the port
-(one libtorch in this process), and the identical final parameters are the proof.
+and predictions, and its model's final parameters. Initial weights: a model that has its parameters before
+``trainCh8`` (a scratch model, a block the notebook initialised) has them read there; a concise
+model that creates them at its first training forward draws them from the engine's generator,
+whose state is captured just before ``trainCh8`` and handed to the port (one libtorch in this
+process), and identical final parameters are the proof.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from djl_bridge.trace import PREFIXES, python_data, python_run
 EpochProgress = Callable[[int, float, float], None]
 UNCOMPARED = "not compared"  # the port could not be run on it: the verdict is INCOMPLETE
 UNOBSERVED = "not observed"  # the notebook does not show this stage in this run (noted, not a verdict)
-INIT_CAPTURED = "captured: the scratch model's parameters read right after its construction"
+INIT_CAPTURED = "captured: the model's parameters read just before trainCh8"
 INIT_GENERATOR = ("reconstructed: the engine generator's state captured just before trainCh8 and drawn by the port "
                   "in DJL's parameter order; proven only where final.params is identical")
 
@@ -205,11 +206,9 @@ def _initial_params(run: NotebookRun, call: TrainingCall, cfg: RunConfig,
     from djl_bridge.models import build_model, init_djl_
     from djl_bridge.params import to_djl
 
-    var = call.args[0]
     net = build_model(cfg.model, len(nb.vocab), cfg.hidden, cfg.layers)
-    if var in run.declared_params:
-        names = list(to_djl(net))
-        return dict(zip(names, (a for _, a in run.declared_params[var]))), INIT_CAPTURED
+    if call.initial_params is not None:
+        return dict(_named(call.initial_params, to_djl(net))), INIT_CAPTURED
     state = call.captured.get("generator_state")
     if state is None:
         return None, "no initial weights: neither captured nor reconstructable"

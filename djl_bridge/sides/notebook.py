@@ -52,7 +52,10 @@ class Failure:
     def one_line(self) -> str:
         what = {"compile": "does not compile", "incomplete": "is not complete Java",
                 "unresolved": "uses an undefined name"}.get(self.kind, "raised")
-        exc = f"{self.exception}: {self.message}" if self.exception else self.message
+        message = self.message
+        if len(message) > 160 and ". " in message[:160]:  # libtorch explains at length; keep its first sentence
+            message = message[:message.index(". ") + 1] + " ..."
+        exc = f"{self.exception}: {message}" if self.exception else message
         text = f"{where(self.cell, self.origin, self.line)} {what}: {exc}"
         if self.frames:
             text += f" [at {self.frames[0]}]"
@@ -67,6 +70,7 @@ class TrainingCall:
     origin: str
     args: list[str]
     printed: str = ""
+    initial_params: Params | None = None  # read just before the call, when the model already has them
     final_params: Params | None = None
     captured: dict = field(default_factory=dict)  # what the before-training hook recorded
 
@@ -79,7 +83,6 @@ class NotebookRun:
     plan: Plan
     failure: Failure | None = None
     training: list[TrainingCall] = field(default_factory=list)
-    declared_params: dict[str, Params] = field(default_factory=dict)  # scratch models, as constructed
     points: list[tuple[str, float, float]] = field(default_factory=list)  # animator: metric, epoch, value
     displays: list[str] = field(default_factory=list)
 
@@ -182,6 +185,9 @@ def _run_unit(run: NotebookRun, unit: Unit, before_training: BeforeTraining | No
                                   "the code ends inside an unfinished statement or block (a missing `}`, `)` or `;`?)")
             return False
         call = TrainingCall(unit.cell, unit.origin, call_args(text)) if _is_call(text) else None
+        if call is not None and call.args:
+            with java_call():
+                call.initial_params = model_params(run.shell.evaluate(call.args[0]))
         if call is not None and before_training is not None:
             before_training(call, run)
         sys.stdout.flush()
@@ -190,21 +196,12 @@ def _run_unit(run: NotebookRun, unit: Unit, before_training: BeforeTraining | No
         if not outcome.ok:
             run.failure = _failure(run.plan, unit, outcome)
             return False
-        with java_call():
-            if call is not None:
-                call.printed = str(outcome.printed)
-                if call.args:
-                    call.final_params = model_params(run.shell.evaluate(call.args[0]))
-                run.training.append(call)
-            for name in outcome.declared:
-                params = model_params(run.shell.get(name)) if _is_scratch(run.shell.get(name)) else None
-                if params is not None:
-                    run.declared_params[str(name)] = params
+        if call is not None:
+            call.printed = str(outcome.printed)
+            with java_call():
+                call.final_params = model_params(run.shell.evaluate(call.args[0])) if call.args else None
+            run.training.append(call)
     return True
-
-
-def _is_scratch(obj: Any) -> bool:
-    return obj is not None and "RNNModelScratch" in str(obj.getClass().getName())
 
 
 def _failure(plan: Plan, unit: Unit, outcome: Any) -> Failure:

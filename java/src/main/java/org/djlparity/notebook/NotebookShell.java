@@ -156,13 +156,7 @@ public final class NotebookShell implements AutoCloseable {
                 return runtimeFailure(ex, line, printed);
             }
         }
-        List<String> declared = new ArrayList<>();
-        for (SnippetEvent e : events) {
-            if (e.causeSnippet() == null && e.snippet() instanceof VarSnippet && e.status().isActive()) {
-                declared.add(((VarSnippet) e.snippet()).name());
-            }
-        }
-        return Outcome.ok(printed, declared);
+        return Outcome.ok(printed);
     }
 
     private Outcome runtimeFailure(JShellException ex, int line, String printed) {
@@ -222,11 +216,9 @@ public final class NotebookShell implements AutoCloseable {
         public final String printed;
         public final List<String> causes;
         public final List<String> frames;
-        /** Variables the snippet declared (when it ran). */
-        public final List<String> declared;
 
         private Outcome(boolean ok, String kind, String exceptionClass, String message, int line,
-                        String printed, List<String> causes, List<String> frames, List<String> declared) {
+                        String printed, List<String> causes, List<String> frames) {
             this.ok = ok;
             this.kind = kind;
             this.exceptionClass = exceptionClass;
@@ -235,16 +227,15 @@ public final class NotebookShell implements AutoCloseable {
             this.printed = printed;
             this.causes = causes;
             this.frames = frames;
-            this.declared = declared;
         }
 
-        static Outcome ok(String printed, List<String> declared) {
-            return new Outcome(true, "ok", null, null, 0, printed, List.of(), List.of(), declared);
+        static Outcome ok(String printed) {
+            return new Outcome(true, "ok", null, null, 0, printed, List.of(), List.of());
         }
 
         static Outcome failure(String kind, String cls, String msg, int line, String printed,
                                List<String> causes, List<String> frames) {
-            return new Outcome(false, kind, cls, msg == null ? "" : msg, line, printed, causes, frames, List.of());
+            return new Outcome(false, kind, cls, msg == null ? "" : msg, line, printed, causes, frames);
         }
     }
 
