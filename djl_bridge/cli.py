@@ -378,8 +378,10 @@ def notebook(path: str, engine: str, utils: str | None, epochs: int | None, seed
     from the verified local file, MAX_EPOCH comes from --epochs. A failing cell is reported at
     its cell and line, with its named cause when it is a known failure of the published code.
 
-    Exit codes: 0 PASS (or the notebook ran, with --no-compare), 1 FAIL or the notebook failed,
-    2 bad notebook or input, 3 missing environment, 4 INCOMPLETE (a stage could not be compared).
+    Exit codes: 0 PASS (or the notebook ran, with --no-compare); 1 FAIL, or the notebook failed
+    without a known cause (with --no-compare: failed at all); 2 bad notebook or input; 3 missing
+    environment; 4 INCOMPLETE (the notebook fails by a known cause, whose --patch is named, or a
+    stage could not be compared).
     """
     from pathlib import Path
 
@@ -415,11 +417,12 @@ def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out) -> in
     from djl_bridge.jvm import start
     from djl_bridge.notebook.compare import capture_generator, compare_run
     from djl_bridge.notebook.outputs import write_notebook_outputs
-    from djl_bridge.notebook.session import environment
+    from djl_bridge.notebook.session import diagnose_failure, environment
     from djl_bridge.sides.notebook import execute
 
     start()
     run = execute(prepared.plan, data_file, epochs, seed, capture_generator if compare_it else None)
+    diagnose_failure(run)
     try:
         if run.failure is not None and run.failure.kind in ("compile", "incomplete", "unresolved"):
             raise InputError(run.failure.one_line())  # the notebook's code is not valid Java: bad input
@@ -441,7 +444,7 @@ def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out) -> in
     click.echo(report.verdict())
     write_notebook_outputs(run, report, prepared, out)
     click.echo(f"report: {out / 'report.html'} (also report.md, report.json, notebook.json)")
-    return {"PASS": 0, "FAIL": 1, "INCOMPLETE": 4}[report.outcome]
+    return report.exit_code
 
 
 if __name__ == "__main__":

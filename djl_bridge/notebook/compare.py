@@ -21,14 +21,12 @@ import numpy as np
 
 from djl_bridge.config import RunConfig
 from djl_bridge.jvm import java_call, jclass, to_numpy
-from djl_bridge.parity.compare import BLOCKED, EXPLAINED, FAILED, StageResult, compare_stage
+from djl_bridge.parity.compare import EXPLAINED, FAILED, NOT_COMPARED, WITHIN, StageResult, compare_stage, not_compared
 from djl_bridge.parity.report import Report
 from djl_bridge.sides.notebook import SHELL, NotebookRun, TrainingCall
 from djl_bridge.trace import PREFIXES, python_data, python_run
 
 EpochProgress = Callable[[int, float, float], None]
-UNCOMPARED = "not compared"  # the port could not be run on it: the verdict is INCOMPLETE
-UNOBSERVED = "not observed"  # the notebook does not show this stage in this run (noted, not a verdict)
 INIT_CAPTURED = "captured: the model's parameters read just before trainCh8"
 INIT_GENERATOR = ("reconstructed: the engine generator's state captured just before trainCh8 and drawn by the port "
                   "in DJL's parameter order; proven only where final.params is identical")
@@ -113,8 +111,8 @@ def _printed(call: TrainingCall) -> tuple[str | None, list[str]]:
     return lines[idx], lines[idx + 1:idx + 1 + len(PREFIXES)]
 
 
-def _uncompared(stage: str, why: str) -> StageResult:
-    return StageResult(stage, UNCOMPARED, "", note=why)
+def _uncompared(stage: str, why: str, remedy: str = "") -> StageResult:
+    return not_compared(stage, "parity", why, remedy)
 
 
 def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookData, seed: int,
@@ -135,7 +133,8 @@ def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookD
                     max_tokens=nb.max_tokens, offset=nb.offset, seed=seed, device="cpu",
                     random_iter=bool(random_iter)).resolved()
     if cfg.random_iter:
-        return [_uncompared("training", "random sampling draws from an unseeded Java Random")], cfg.as_dict(), "", {}
+        return [_uncompared("training", "random sampling draws from an unseeded Java Random",
+                            "use sequential sampling (useRandomIter false)")], cfg.as_dict(), "", {}
     init, label = _initial_params(run, call, cfg, nb)
     if init is None:
         return [distribution_check(run, call, cfg, data, nb)], cfg.as_dict(), f"{label}; {DISTRIBUTION}", {}
@@ -150,9 +149,6 @@ def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookD
         stages.append(compare_stage("epochs.perplexity", np.array([v for _, v in epochs_seen], np.float32),
                                     np.array([port.perplexities[e - 1] for e, _ in epochs_seen], np.float32),
                                     "parity", "epoch"))
-    else:
-        stages.append(StageResult("epochs.perplexity", UNOBSERVED, "", note=(
-            "the notebook's animator gets perplexity every 10th epoch; this run had fewer epochs")))
     line, preds = _printed(call)
     port_line = f"perplexity: {java_1f(port.perplexities[-1])}"
     stages.append(compare_stage("final.perplexity", [line.split(",")[0] if line else ""], [port_line], "parity"))
@@ -186,7 +182,7 @@ def distribution_check(run: NotebookRun, call: TrainingCall, cfg: RunConfig, dat
     outside = [f"epoch {e}: {v:.4g} outside [{min(r[e - 1] for r in runs):.4g}, {max(r[e - 1] for r in runs):.4g}]"
                for e, v, slack in observed
                if not min(r[e - 1] for r in runs) - slack <= v <= max(r[e - 1] for r in runs) + slack]
-    status = UNCOMPARED if not observed else (FAILED if outside else "within tolerance")
+    status = NOT_COMPARED if not observed else (FAILED if outside else WITHIN)
     return StageResult("distribution.perplexity", status, f"band of {len(BAND_SEEDS)} port seeds",
                        count=len(observed), mismatched=len(outside),
                        note="; ".join(outside) or f"{DISTRIBUTION} (not a bit-level comparison)")
@@ -203,8 +199,8 @@ def _initial_params(run: NotebookRun, call: TrainingCall, cfg: RunConfig,
                     nb: NotebookData) -> tuple[dict | None, str]:
     import torch
 
-    from djl_bridge.models import build_model, init_djl_
-    from djl_bridge.params import to_djl
+    from djl_bridge.models import build_model
+    from djl_bridge.params import init_djl_, to_djl
 
     net = build_model(cfg.model, len(nb.vocab), cfg.hidden, cfg.layers)
     if call.initial_params is not None:
@@ -234,50 +230,21 @@ def failure_stage(run: NotebookRun) -> StageResult:
                        cause=f.known, note=f.one_line()[:500])
 
 
-class NotebookReport(Report):
-    """A report whose verdict is PASS, FAIL or INCOMPLETE (a stage the port could not be run on)."""
-
-    @property
-    def passed(self) -> bool:
-        return self.outcome == "PASS"
-
-    @property
-    def outcome(self) -> str:
-        if any(s.stage == "notebook.run" for s in self.stages):
-            return "FAIL"
-        if any(not s.passed and s.status not in (UNCOMPARED, UNOBSERVED) for s in self.stages):
-            return "FAIL"
-        return "INCOMPLETE" if any(s.status == UNCOMPARED for s in self.stages) else "PASS"
-
-    def verdict(self) -> str:
-        run = next((s for s in self.stages if s.stage == "notebook.run"), None)
-        if run is not None:
-            known = f"known failure {run.cause}" if run.cause else "no known cause"
-            return f"FAIL: the notebook does not run to the end on this engine ({known}); nothing was compared"
-        if self.outcome == "FAIL":
-            return super().verdict()
-        if self.outcome == "INCOMPLETE":
-            missing = [s.stage for s in self.stages if s.status == UNCOMPARED]
-            return f"INCOMPLETE: not compared: {', '.join(missing)} (see the notes)"
-        compared = [s for s in self.stages if s.status != UNOBSERVED]
-        identical = sum(s.status == "identical" for s in compared)
-        return (f"PASS: {identical} of {len(compared)} compared stages bit-identical, the rest within tolerance "
-                f"or explained by a named cause")
-
-
 def compare_run(run: NotebookRun, data: Path, seed: int, environment: dict, deviations: list[str],
-                on_epoch: EpochProgress | None = None) -> NotebookReport:
+                on_epoch: EpochProgress | None = None) -> Report:
     """The report of one executed notebook against the port."""
     heading = {"model": run.plan.notebook.name, "epochs": "MAX_EPOCH", "mode": "parity"}
     if run.failure is not None:
         stage = failure_stage(run)
-        blocked = [StageResult(s, BLOCKED, "", cause=stage.cause, note="the notebook did not run to the end")
-                   for s in ("data", "final.params", "epochs.perplexity", "final.perplexity", "predictions")]
-        return NotebookReport(heading, "", [stage, *blocked], environment, deviations=deviations)
+        remedy = f"--patch {run.failure.patch}" if run.failure.patch else ""
+        rest = [not_compared(s, "parity", "the notebook does not run to the end on this engine", remedy, stage.cause)
+                for s in ("vocab", "corpus", "batches.x", "batches.y", "final.params", "final.perplexity",
+                          "predictions")]
+        return Report(heading, "java", [stage, *rest], environment, deviations=deviations)
     calls = [c for c in run.training if len(c.args) >= 8]
     if not calls:
-        return NotebookReport(heading, "", [_uncompared("training", "the notebook calls no trainCh8(...) with the book's "
-                                                       "8 arguments")], environment, deviations=deviations)
+        why = "the notebook makes no trainCh8(...) call with the book's 8 arguments"
+        return Report(heading, "java", [_uncompared("training", why)], environment, deviations=deviations)
     stages: list[StageResult] = []
     nb = notebook_data(run, calls[0])
     config: dict = {}
@@ -293,5 +260,7 @@ def compare_run(run: NotebookRun, data: Path, seed: int, environment: dict, devi
         config = config or cfg
         inits.append(f"{call.args[0]}: {label}" if len(calls) > 1 else label)
         predictions.update({(f"{call.args[0]}: {p}" if len(calls) > 1 else p): v for p, v in preds.items()})
-    return NotebookReport({**heading, **config, "offset": nb.offset}, "; ".join(inits), stages, environment,
-                  predictions=predictions, deviations=deviations)
+    points = sum(m == "ppl" for m, _, _ in run.points)
+    config = {**heading, **config, "offset": nb.offset, "initial weights": "; ".join(inits),
+              "animator points": points or "none (the notebook's animator gets every 10th epoch's perplexity)"}
+    return Report(config, "java", stages, environment, predictions=predictions, deviations=deviations)

@@ -41,6 +41,17 @@ def prepare(notebook: Path, engine: str, utils: Path | None, patches: list[str])
     return prepared
 
 
+def diagnose_failure(run) -> None:
+    """Name the run's failure when it is a known failure of the published code (see ``failures``)."""
+    from djl_bridge.notebook.failures import diagnose
+
+    f = run.failure
+    if f is not None and f.exception is not None:
+        found = diagnose(run.plan, f.exception, f.message, f.stack_trace)
+        if found is not None:
+            f.known, f.patch, f.explanation = found.name, found.patch, found.describe()
+
+
 def environment() -> dict:
     import platform
 

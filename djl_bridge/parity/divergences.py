@@ -126,7 +126,7 @@ REGISTRY: tuple[Divergence, ...] = (
         "result; on DJL's PyTorch engine that returns a new array, so the state stays attached to the "
         "previous batch's graph and the second batch's backward fails; on MXNet the recorded graph is "
         "released at backward() and the loop runs",
-        "parity_tests/test_notebook.py::test_known_failures_need_both_the_exception_and_the_cause_line",
+        "parity_tests/test_notebook.py::test_discarded_stop_gradient_fails_on_the_pytorch_engine_and_the_patch_fixes_it",
         failure=FailureSignature(
             "ai.djl.engine.EngineException", r"Trying to backward through the graph a second time",
             "ai.djl.pytorch.jni.PyTorchLibrary.torchBackward"),

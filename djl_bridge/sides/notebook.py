@@ -24,7 +24,6 @@ import numpy as np
 
 from djl_bridge.data import DATA_URL
 from djl_bridge.jvm import java_call, jclass, to_numpy
-from djl_bridge.notebook.failures import diagnose
 from djl_bridge.notebook.plan import PRELUDE, Plan, Unit, where
 
 SHELL = "org.djlparity.notebook.NotebookShell"
@@ -46,7 +45,9 @@ class Failure:
     message: str
     frames: list[str] = field(default_factory=list)  # "method (origin line N)", innermost first
     causes: list[str] = field(default_factory=list)
-    known: str | None = None  # registry name of the known failure, when its signature matched
+    stack_trace: str = ""
+    known: str | None = None  # registry name of the known failure, once diagnosed
+    patch: str = ""  # the --patch that removes it
     explanation: str = ""
 
     def one_line(self) -> str:
@@ -194,7 +195,7 @@ def _run_unit(run: NotebookRun, unit: Unit, before_training: BeforeTraining | No
         with java_call():
             outcome = run.shell.eval(unit.cell, unit.origin, line, text)
         if not outcome.ok:
-            run.failure = _failure(run.plan, unit, outcome)
+            run.failure = _failure(unit, outcome)
             return False
         if call is not None:
             call.printed = str(outcome.printed)
@@ -204,16 +205,11 @@ def _run_unit(run: NotebookRun, unit: Unit, before_training: BeforeTraining | No
     return True
 
 
-def _failure(plan: Plan, unit: Unit, outcome: Any) -> Failure:
+def _failure(unit: Unit, outcome: Any) -> Failure:
     frames = []
     for f in outcome.frames:
         _cell, origin, line, method = str(f).split("\t")
         frames.append(f"{method} ({origin} line {line})")
     exc = str(outcome.exceptionClass) if outcome.exceptionClass is not None else None
-    failure = Failure(unit.cell, unit.origin, int(outcome.line), str(outcome.kind), exc, str(outcome.message),
-                      frames, [str(c) for c in outcome.causes])
-    if exc is not None:
-        found = diagnose(plan, exc, failure.message)
-        if found is not None:
-            failure.known, failure.explanation = found.failure.name, found.describe()
-    return failure
+    return Failure(unit.cell, unit.origin, int(outcome.line), str(outcome.kind), exc, str(outcome.message),
+                   frames, [str(c) for c in outcome.causes], str(outcome.stackTrace))

@@ -149,7 +149,7 @@ public final class NotebookShell implements AutoCloseable {
                 int at = d == null ? 0 : Math.max(0, (int) d.getStartPosition());
                 String msg = d == null ? "rejected" : d.getMessage(Locale.ROOT);
                 return Outcome.failure("compile", null, msg.strip().replaceAll("\\s*\\n\\s*", "; "), line + count(text.substring(0,
-                        Math.min(at, text.length())), '\n'), printed, List.of(), List.of());
+                        Math.min(at, text.length())), '\n'), printed, List.of(), List.of(), "");
             }
             JShellException ex = e.exception();
             if (ex != null) {
@@ -167,9 +167,12 @@ public final class NotebookShell implements AutoCloseable {
             t = t.getCause();
         }
         List<String> frames = new ArrayList<>();
+        StringBuilder trace = new StringBuilder();
         int snippetLine = line;
         for (Throwable u = ex; u != null; u = u.getCause()) {
+            trace.append(u == ex ? "" : "Caused by: ").append(describe(u)).append('\n');
             for (StackTraceElement f : u.getStackTrace()) {
+                trace.append("\tat ").append(f).append('\n');
                 String file = f.getFileName();
                 if (file == null || !file.startsWith("#")) {
                     continue;
@@ -188,11 +191,12 @@ public final class NotebookShell implements AutoCloseable {
                     .collect(Collectors.toList()));
             return Outcome.failure("unresolved", null,
                     s.source().lines().findFirst().orElse("").trim() + " uses " + missing
-                            + ", which no cell defines", snippetLine, printed, chain, frames);
+                            + ", which no cell defines", snippetLine, printed, chain, frames, trace.toString());
         }
         String cls = ex instanceof EvalException ? ((EvalException) ex).getExceptionClassName()
                 : ex.getClass().getName();
-        return Outcome.failure("runtime", cls, ex.getMessage(), snippetLine, printed, chain, frames);
+        return Outcome.failure("runtime", cls, ex.getMessage(), snippetLine, printed, chain, frames,
+                trace.toString());
     }
 
     private static String describe(Throwable t) {
@@ -216,9 +220,11 @@ public final class NotebookShell implements AutoCloseable {
         public final String printed;
         public final List<String> causes;
         public final List<String> frames;
+        /** The Java stack trace, every frame and cause (empty unless a runtime failure). */
+        public final String stackTrace;
 
         private Outcome(boolean ok, String kind, String exceptionClass, String message, int line,
-                        String printed, List<String> causes, List<String> frames) {
+                        String printed, List<String> causes, List<String> frames, String stackTrace) {
             this.ok = ok;
             this.kind = kind;
             this.exceptionClass = exceptionClass;
@@ -227,15 +233,16 @@ public final class NotebookShell implements AutoCloseable {
             this.printed = printed;
             this.causes = causes;
             this.frames = frames;
+            this.stackTrace = stackTrace;
         }
 
         static Outcome ok(String printed) {
-            return new Outcome(true, "ok", null, null, 0, printed, List.of(), List.of());
+            return new Outcome(true, "ok", null, null, 0, printed, List.of(), List.of(), "");
         }
 
         static Outcome failure(String kind, String cls, String msg, int line, String printed,
-                               List<String> causes, List<String> frames) {
-            return new Outcome(false, kind, cls, msg == null ? "" : msg, line, printed, causes, frames);
+                               List<String> causes, List<String> frames, String stackTrace) {
+            return new Outcome(false, kind, cls, msg == null ? "" : msg, line, printed, causes, frames, stackTrace);
         }
     }
 
