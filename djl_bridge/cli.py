@@ -362,7 +362,7 @@ def main() -> None:
 @click.option("--epochs", type=int, default=None, help="MAX_EPOCH for the notebook [its own default].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds DJL's engine before the first cell.")
 @click.option("--patch", "patches", multiple=True, metavar="NAME",
-              help="Apply a documented source patch (keep-stop-gradient, bilstm-layout); repeatable.")
+              help="Apply a documented source patch (keep-stop-gradient, bilstm-layout, rnn-activation); repeatable.")
 @click.option("--no-compare", is_flag=True, help="Only run the notebook.")
 @click.option("--data", type=click.Path(dir_okay=False), default=None,
               help="The Time Machine text served for the notebook's data URL [$DJL_PARITY_DATA, cache, download].")

@@ -306,3 +306,44 @@ def test_discarded_stop_gradient_fails_on_the_pytorch_engine_and_the_patch_fixes
         assert run.failure is None
     finally:
         run.close()
+
+
+RNN_CELLS = """import ai.djl.ndarray.*;
+import ai.djl.ndarray.types.*;
+import ai.djl.nn.recurrent.RNN;
+import ai.djl.training.ParameterStore;
+NDManager manager = NDManager.newBaseManager();
+RNN rnnLayer = RNN.builder().setNumLayers(1)
+        .setStateSize(4).optReturnState(true).optBatchFirst(false).build();
+// %%
+NDList input = new NDList(manager.ones(new Shape(3, 2, 5)), manager.zeros(new Shape(1, 2, 4)));
+rnnLayer.initialize(manager, DataType.FLOAT32, input.getShapes());
+NDList out = rnnLayer.forward(new ParameterStore(manager, false), input, false);
+"""
+
+
+def test_rnn_without_activation_fails_on_the_pytorch_engine_and_the_patch_fixes_it(jvm, data_file, tmp_path):
+    """The RNN notebook's layer as published: no activation; the engine fails at the first forward."""
+    from djl_bridge.notebook.session import diagnose_failure
+    from djl_bridge.sides.notebook import execute
+
+    f = tmp_path / "rnn.jsh"
+    f.write_text(RNN_CELLS)
+    run = execute(build_plan(f), data_file, None, 0)
+    try:
+        diagnose_failure(run)
+        assert run.failure is not None and (run.failure.cell, run.failure.line) == (2, 3)
+        assert run.failure.exception == "java.lang.NullPointerException"
+        assert run.failure.known == "djl-rnn-activation-unset" and run.failure.patch == "rnn-activation"
+        assert "caused at cell 1 line 6" in run.failure.explanation
+    finally:
+        run.close()
+    plan = build_plan(f)
+    diff = apply_patches(plan, ["rnn-activation"])[0]
+    assert "+RNN rnnLayer = RNN.builder().setActivation(RNN.Activation.TANH).setNumLayers(1)" in diff
+    run = execute(plan, data_file, None, 0)
+    try:
+        assert run.failure is None
+        assert tuple(run.value("out.get(0).getShape().getShape()")) == (3, 2, 4)
+    finally:
+        run.close()

@@ -17,6 +17,7 @@ from djl_bridge.notebook.plan import Plan, Unit
 CAUSE_LINES: dict[str, tuple[str, str]] = {
     "djl-bilstm-parameter-layout": (r"optBidirectional\(true\)", "bilstm-layout"),
     "djl-discarded-stop-gradient": (r"^\s*\w+\.stopGradient\(\);", "keep-stop-gradient"),
+    "djl-rnn-activation-unset": (r"\bRNN\.builder\(\)", "rnn-activation"),
 }
 
 

@@ -37,6 +37,12 @@ def _bilstm_layout(text: str) -> str:
     return re.sub(r"\bLSTM\.builder\(\)", "org.djlparity.fix.LayoutFixedLstm.builder()", text)
 
 
+def _rnn_activation(text: str) -> str:
+    if "setActivation" in text:
+        return text
+    return re.sub(r"\bRNN\.builder\(\)", "RNN.builder().setActivation(RNN.Activation.TANH)", text)
+
+
 PATCHES: dict[str, Patch] = {p.name: p for p in (
     Patch("keep-stop-gradient", "djl-discarded-stop-gradient",
           "keep the detached state: the training loop calls stopGradient() on each carried state array and "
@@ -46,6 +52,10 @@ PATCHES: dict[str, Patch] = {p.name: p for p in (
           "build bidirectional LSTM layers with djl-parity's LayoutFixedLstm (same parameters, handed to "
           "libtorch in its per-direction order) instead of DJL's LSTM",
           _bilstm_layout),
+    Patch("rnn-activation", "djl-rnn-activation-unset",
+          "give the RNN layer the book's tanh activation: RNN.builder() has no default activation on "
+          "DJL's PyTorch engine",
+          _rnn_activation),
 )}
 
 
