@@ -41,7 +41,6 @@ class Unit:
     origin: str
     text: str
     first_line: int = 1
-    path: Path | None = None
 
 
 @dataclass
@@ -86,7 +85,7 @@ def _expand(plan: Plan, number: int, cell: Cell, origin: str, folder: Path, util
     def flush() -> None:
         text = "\n".join(chunk)
         if text.strip():
-            plan.units.append(Unit(number, origin, text, chunk_start, cell.path))
+            plan.units.append(Unit(number, origin, text, chunk_start))
 
     for i, line in enumerate(lines, 1):
         stripped = line.strip()
@@ -142,7 +141,7 @@ def _load(plan: Plan, number: int, target: str, at: str, folder: Path, utils: Pa
         cells = [Cell(1, text, path)]
     if stem in STANDINS and _KERNEL_ONLY.search(text):
         imports = "\n".join(f"import {STANDIN_PACKAGE}.{c};" for c in STANDINS[stem])
-        plan.units.append(Unit(number, f"{shown} (stand-in)", imports, 1, None))
+        plan.units.append(Unit(number, f"{shown} (stand-in)", imports))
         plan.standins.append(f"%load {target} (cell {number}): {shown} draws with Tablesaw through the IJava "
                              f"kernel; replaced by djl-parity's recording {', '.join(STANDINS[stem])}")
         return

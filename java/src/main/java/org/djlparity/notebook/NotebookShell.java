@@ -8,7 +8,6 @@ import jdk.jshell.Snippet;
 import jdk.jshell.SnippetEvent;
 import jdk.jshell.SourceCodeAnalysis;
 import jdk.jshell.UnresolvedReferenceException;
-import jdk.jshell.VarSnippet;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -246,33 +245,6 @@ public final class NotebookShell implements AutoCloseable {
         }
     }
 
-    /** Names of the shell's variables that currently hold a value. */
-    public List<String> variables() {
-        return shell.variables().filter(v -> shell.status(v).isActive() && !v.name().startsWith("$"))
-                .map(VarSnippet::name).distinct().collect(Collectors.toList());
-    }
-
-    /** The declared type of variable {@code name}, or null. */
-    public String typeOf(String name) {
-        return shell.variables().filter(v -> shell.status(v).isActive() && v.name().equals(name))
-                .map(VarSnippet::typeName).reduce((a, b) -> b).orElse(null);
-    }
-
-    /** The object (boxed for primitives) held by the shell's variable {@code name}. */
-    public Object get(String name) {
-        if (typeOf(name) == null) {
-            throw new IllegalArgumentException("the notebook defines no variable '" + name + "'");
-        }
-        exported.remove(name);
-        List<SnippetEvent> ev = shell.eval(NotebookShell.class.getName() + ".export(\"" + name + "\", " + name + ");");
-        for (SnippetEvent e : ev) {
-            if (e.exception() != null || e.status() == Snippet.Status.REJECTED) {
-                throw new IllegalStateException("cannot read variable '" + name + "'");
-            }
-        }
-        return exported.get(name);
-    }
-
     /**
      * The value of a side-effect-free expression over the notebook's names (a variable, a field,
      * a helper's getter), read after or between cells; boxed for primitives.
@@ -303,7 +275,7 @@ public final class NotebookShell implements AutoCloseable {
         return null;
     }
 
-    /** Called from the shell by {@link #get}. */
+    /** Called from the shell by {@link #evaluate}. */
     public static void export(String name, Object value) {
         current.exported.put(name, value);
     }
