@@ -34,6 +34,7 @@ def cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
 
 # ---- the plan: cells, magics, stand-ins, patches (no JVM) ----
 
+
 def test_plan_resolves_loads_beside_the_notebook_and_stands_in_for_plotting():
     plan = build_plan(BOOK / "lstm-small.ipynb")
     origins = [u.origin for u in plan.units]
@@ -42,16 +43,22 @@ def test_plan_resolves_loads_beside_the_notebook_and_stands_in_for_plotting():
     assert "../utils/Animator.java (stand-in)" in origins and "../utils/plot-utils.jsh (stand-in)" in origins
     stand_in = next(u for u in plan.units if u.origin == "../utils/Animator.java (stand-in)")
     assert stand_in.text == "import org.djlparity.notebook.standins.Animator;"
-    assert [str(m) for m in plan.maven] == ["ai.djl:api:0.35.1", "ai.djl.pytorch:pytorch-engine:0.35.1",
-                                            "org.slf4j:slf4j-simple:2.0.17"]
+    assert [str(m) for m in plan.maven] == [
+        "ai.djl:api:0.35.1",
+        "ai.djl.pytorch:pytorch-engine:0.35.1",
+        "org.slf4j:slf4j-simple:2.0.17",
+    ]
     last = plan.units[-1]
     assert (last.cell, last.origin, last.first_line) == (4, "cell 4", 1)
 
 
-@pytest.mark.parametrize("name,message", [
-    ("bad-load.ipynb", "cell 1 line 2: %load ../utils/NoSuchHelper.java: no such file"),
-    ("bad-maven.ipynb", "cell 1 line 2: %maven com.example:no-such-artifact:1.0: djl-parity cannot supply"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("bad-load.ipynb", "cell 1 line 2: %load ../utils/NoSuchHelper.java: no such file"),
+        ("bad-maven.ipynb", "cell 1 line 2: %maven com.example:no-such-artifact:1.0: djl-parity cannot supply"),
+    ],
+)
 def test_bad_magic_names_the_cell(name, message):
     with pytest.raises(NotebookError, match=re.escape(message)):
         build_plan(BOOK / name)
@@ -80,15 +87,19 @@ def test_utils_folder_resolves_the_books_relative_loads(tmp_path):
 
 
 def test_engine_choice_and_stated_substitutions():
-    pinned = [parse_maven(1, "cell 1", 1, c) for c in
-              ("ai.djl:basicdataset:0.23.0", "ai.djl.mxnet:mxnet-engine:0.23.0", "org.slf4j:slf4j-simple:1.7.36")]
+    pinned = [
+        parse_maven(1, "cell 1", 1, c)
+        for c in ("ai.djl:basicdataset:0.23.0", "ai.djl.mxnet:mxnet-engine:0.23.0", "org.slf4j:slf4j-simple:1.7.36")
+    ]
     assert choose_engine("auto", pinned) == "mxnet"
     assert choose_engine("auto", pinned[:1]) == "pytorch"
     assert choose_engine("pytorch", pinned) == "pytorch"
     said = substitutions("pytorch", pinned)
-    assert said == ["%maven ai.djl:basicdataset:0.23.0 (cell 1) runs as version 0.35.1",
-                    "%maven ai.djl.mxnet:mxnet-engine:0.23.0 (cell 1) runs as DJL 0.35.1's pytorch engine",
-                    "%maven org.slf4j:slf4j-simple:1.7.36 (cell 1) runs as version 2.0.17"]
+    assert said == [
+        "%maven ai.djl:basicdataset:0.23.0 (cell 1) runs as version 0.35.1",
+        "%maven ai.djl.mxnet:mxnet-engine:0.23.0 (cell 1) runs as DJL 0.35.1's pytorch engine",
+        "%maven org.slf4j:slf4j-simple:1.7.36 (cell 1) runs as version 2.0.17",
+    ]
     assert substitutions("mxnet", pinned) == []
 
 
@@ -114,8 +125,10 @@ def test_patches_keep_line_counts_show_diffs_and_refuse_when_nothing_matches():
 def test_known_failures_need_the_registered_signature_and_the_cause_line():
     plan = Plan(Path("nb.ipynb"), 1, [Unit(1, "../utils/Loop.java", LOOP, first_line=250)])
     msg = "Trying to backward through the graph a second time (or directly access saved tensors ...)"
-    trace = ("ai.djl.engine.EngineException: " + msg + "\n\tat ai.djl.pytorch.jni.PyTorchLibrary.torchBackward"
-             "(Native Method)\n\tat TimeMachine.trainEpochCh8(#14:112)\n")
+    trace = (
+        "ai.djl.engine.EngineException: " + msg + "\n\tat ai.djl.pytorch.jni.PyTorchLibrary.torchBackward"
+        "(Native Method)\n\tat TimeMachine.trainEpochCh8(#14:112)\n"
+    )
     found = diagnose(plan, "ai.djl.engine.EngineException", msg, trace)
     assert found is not None and found.name == "djl-discarded-stop-gradient"
     assert found.line == 252 and "--patch keep-stop-gradient" in found.describe()
@@ -127,17 +140,20 @@ def test_known_failures_need_the_registered_signature_and_the_cause_line():
 
 # ---- in this process's JVM ----
 
+
 def test_cells_run_in_the_bridges_jvm_on_the_calling_thread(jvm, data_file, tmp_path):
     from djl_bridge.sides.notebook import execute
 
     f = tmp_path / "cells.jsh"
-    f.write_text('String where = Thread.currentThread().getName();\n'
-                 'System.out.println("on " + where);\n'
-                 '// %%\n'
-                 'var text = new String(new java.net.URL('
-                 '"http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt").openStream().readAllBytes());\n'
-                 'int maxEpoch = Integer.getInteger("MAX_EPOCH", 500);\n'
-                 'display("a figure");\n')
+    f.write_text(
+        "String where = Thread.currentThread().getName();\n"
+        'System.out.println("on " + where);\n'
+        "// %%\n"
+        "var text = new String(new java.net.URL("
+        '"http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt").openStream().readAllBytes());\n'
+        'int maxEpoch = Integer.getInteger("MAX_EPOCH", 500);\n'
+        'display("a figure");\n'
+    )
     run = execute(build_plan(f), data_file, 3, 0)
     try:
         assert run.failure is None
@@ -152,8 +168,9 @@ def test_cells_run_in_the_bridges_jvm_on_the_calling_thread(jvm, data_file, tmp_
 def test_a_failure_in_loaded_code_is_located_in_its_file(jvm, data_file, tmp_path):
     from djl_bridge.sides.notebook import execute
 
-    (tmp_path / "Helper.java").write_text("class Helper {\n    static int pick(int[] xs, int i) {\n"
-                                          "        return xs[i];\n    }\n}\n")
+    (tmp_path / "Helper.java").write_text(
+        "class Helper {\n    static int pick(int[] xs, int i) {\n        return xs[i];\n    }\n}\n"
+    )
     f = tmp_path / "cells.jsh"
     f.write_text("%load Helper.java\n// %%\nint[] xs = {1, 2};\n\nHelper.pick(xs, 7);\n")
     run = execute(build_plan(f), data_file, None, 0)
@@ -169,6 +186,7 @@ def test_a_failure_in_loaded_code_is_located_in_its_file(jvm, data_file, tmp_pat
 
 # ---- the command, end to end ----
 
+
 def test_notebook_runs_and_matches_the_port_bit_for_bit(tmp_path):
     out = cli(str(BOOK / "lstm-small.ipynb"), "--epochs", "10", "--out", str(tmp_path / "o"))
     assert out.returncode == 0, out.stderr[-2000:]
@@ -176,8 +194,19 @@ def test_notebook_runs_and_matches_the_port_bit_for_bit(tmp_path):
     assert "replaced by djl-parity's recording Animator" in out.stderr
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     status = {s["stage"]: s["status"] for s in report["stages"]}
-    assert status == {s: "identical" for s in ("vocab", "corpus", "batches.x", "batches.y", "final.params",
-                                               "epochs.perplexity", "final.perplexity", "predictions")}
+    assert status == {
+        s: "identical"
+        for s in (
+            "vocab",
+            "corpus",
+            "batches.x",
+            "batches.y",
+            "final.params",
+            "epochs.perplexity",
+            "final.perplexity",
+            "predictions",
+        )
+    }
     assert report["config"]["animator points"] == 1
     assert report["outcome"] == "PASS" and report["config"]["model"] == "lstm"
     assert report["config"]["initial weights"].startswith("reconstructed")
@@ -193,11 +222,16 @@ def test_published_bilstm_failure_is_named_and_the_patch_makes_it_run(tmp_path):
     assert "known failure djl-bilstm-parameter-layout: caused at cell 3 line 19 (`.optBidirectional(true)`)" in line
     report = json.loads((tmp_path / "a" / "report.json").read_text())
     assert report["outcome"] == "INCOMPLETE" and "--patch bilstm-layout" in report["verdict"]
-    assert report["stages"][0] == {**report["stages"][0], "stage": "notebook.run", "status": "explained",
-                                   "cause": "djl-bilstm-parameter-layout"}
+    assert report["stages"][0] == {
+        **report["stages"][0],
+        "stage": "notebook.run",
+        "status": "explained",
+        "cause": "djl-bilstm-parameter-layout",
+    }
 
-    out = cli(str(BOOK / "bilstm-small.ipynb"), "--epochs", "1", "--patch", "bilstm-layout",
-              "--out", str(tmp_path / "b"))
+    out = cli(
+        str(BOOK / "bilstm-small.ipynb"), "--epochs", "1", "--patch", "bilstm-layout", "--out", str(tmp_path / "b")
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "+        org.djlparity.fix.LayoutFixedLstm.builder()" in out.stderr
     report = json.loads((tmp_path / "b" / "report.json").read_text())
@@ -206,11 +240,14 @@ def test_published_bilstm_failure_is_named_and_the_patch_makes_it_run(tmp_path):
     assert any("--patch bilstm-layout" in d for d in report["deviations"])
 
 
-@pytest.mark.parametrize("name,message", [
-    ("bad-load.ipynb", "cell 1 line 2: %load ../utils/NoSuchHelper.java: no such file"),
-    ("bad-maven.ipynb", "cell 1 line 2: %maven com.example:no-such-artifact:1.0"),
-    ("bad-syntax.ipynb", "cell 2 line 2 does not compile: illegal start of expression"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("bad-load.ipynb", "cell 1 line 2: %load ../utils/NoSuchHelper.java: no such file"),
+        ("bad-maven.ipynb", "cell 1 line 2: %maven com.example:no-such-artifact:1.0"),
+        ("bad-syntax.ipynb", "cell 2 line 2 does not compile: illegal start of expression"),
+    ],
+)
 def test_bad_notebook_is_one_line_exit_2_and_writes_nothing(name, message, tmp_path):
     out = cli(str(BOOK / name), "--no-compare", "--out", str(tmp_path / "o"))
     assert out.returncode == 2
@@ -229,8 +266,16 @@ def test_the_books_cells_from_the_seed_run_on_our_helpers(tmp_path):
     chapter = tmp_path / "chapter"
     chapter.mkdir()
     (chapter / "bi-rnn.jsh").write_text("\n// %%\n".join(cells))
-    out = cli(str(chapter / "bi-rnn.jsh"), "--utils", str(UTILS), "--epochs", "1", "--no-compare",
-              "--out", str(tmp_path / "o"))
+    out = cli(
+        str(chapter / "bi-rnn.jsh"),
+        "--utils",
+        str(UTILS),
+        "--epochs",
+        "1",
+        "--no-compare",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert out.returncode == 1
     assert "known failure djl-bilstm-parameter-layout" in out.stderr
     assert re.search(r"error: cell 3 line \d+ raised: ai\.djl\.engine\.EngineException", out.stderr)

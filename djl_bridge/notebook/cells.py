@@ -47,8 +47,7 @@ def _ipynb_cells(path: Path) -> list[Cell]:
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise NotebookError(f"{path}: not a Jupyter notebook ({exc.__class__.__name__}: {exc})") from None
     meta = nb.get("metadata") or {}
-    language = ((meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get("name")
-                or "java")
+    language = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get("name") or "java"
     if str(language).lower() != "java":
         raise NotebookError(f"{path}: a {language} notebook; djl-parity runs Java notebooks (IJava kernel)")
     code = [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]

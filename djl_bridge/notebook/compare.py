@@ -28,8 +28,10 @@ from djl_bridge.trace import PREFIXES, python_data, python_run
 
 EpochProgress = Callable[[int, float, float], None]
 INIT_CAPTURED = "captured: the model's parameters read just before trainCh8"
-INIT_GENERATOR = ("reconstructed: the engine generator's state captured just before trainCh8 and drawn by the port "
-                  "in DJL's parameter order; proven only where final.params is identical")
+INIT_GENERATOR = (
+    "reconstructed: the engine generator's state captured just before trainCh8 and drawn by the port "
+    "in DJL's parameter order; proven only where final.params is identical"
+)
 
 
 def capture_generator(call: TrainingCall, run: NotebookRun) -> None:
@@ -71,11 +73,12 @@ def notebook_data(run: NotebookRun, call: TrainingCall) -> NotebookData:
                 batch.close()
         finally:
             manager.close()
-        data = NotebookData([str(t) for t in tokens], [int(i) for i in corpus], np.stack(xs), np.stack(ys),
-                            max_tokens, None)
+        data = NotebookData(
+            [str(t) for t in tokens], [int(i) for i in corpus], np.stack(xs), np.stack(ys), max_tokens, None
+        )
     steps = data.batches_x.shape[2]
     first = data.batches_x[0, 0].tolist()
-    data.offset = next((o for o in range(steps) if data.corpus[o:o + steps] == first), None)
+    data.offset = next((o for o in range(steps) if data.corpus[o : o + steps] == first), None)
     return data
 
 
@@ -108,15 +111,16 @@ def _printed(call: TrainingCall) -> tuple[str | None, list[str]]:
     idx = next((i for i, ln in enumerate(lines) if ln.startswith("perplexity: ")), None)
     if idx is None:
         return None, []
-    return lines[idx], lines[idx + 1:idx + 1 + len(PREFIXES)]
+    return lines[idx], lines[idx + 1 : idx + 1 + len(PREFIXES)]
 
 
 def _uncompared(stage: str, why: str, remedy: str = "") -> StageResult:
     return not_compared(stage, "parity", why, remedy)
 
 
-def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookData, seed: int,
-                 on_epoch: EpochProgress | None = None) -> tuple[list[StageResult], dict, str, dict]:
+def compare_call(
+    run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookData, seed: int, on_epoch: EpochProgress | None = None
+) -> tuple[list[StageResult], dict, str, dict]:
     """Stages of one training call (the port trained on the notebook's config), its config, init label, predictions."""
     from djl_bridge.training import java_1f
 
@@ -128,13 +132,33 @@ def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookD
         return [_uncompared("model", f"the port has no {found}")], {}, "", {}
     model, hidden, layers = found
     lr, epochs, random_iter = (run.value(a) for a in (call.args[3], call.args[4], call.args[6]))
-    cfg = RunConfig(model=model, epochs=int(epochs), lr=int(lr), hidden=hidden, layers=layers,
-                    batch_size=int(nb.batches_x.shape[1]), num_steps=int(nb.batches_x.shape[2]),
-                    max_tokens=nb.max_tokens, offset=nb.offset, seed=seed, device="cpu",
-                    random_iter=bool(random_iter)).resolved()
+    cfg = RunConfig(
+        model=model,
+        epochs=int(epochs),
+        lr=int(lr),
+        hidden=hidden,
+        layers=layers,
+        batch_size=int(nb.batches_x.shape[1]),
+        num_steps=int(nb.batches_x.shape[2]),
+        max_tokens=nb.max_tokens,
+        offset=nb.offset,
+        seed=seed,
+        device="cpu",
+        random_iter=bool(random_iter),
+    ).resolved()
     if cfg.random_iter:
-        return [_uncompared("training", "random sampling draws from an unseeded Java Random",
-                            "use sequential sampling (useRandomIter false)")], cfg.as_dict(), "", {}
+        return (
+            [
+                _uncompared(
+                    "training",
+                    "random sampling draws from an unseeded Java Random",
+                    "use sequential sampling (useRandomIter false)",
+                )
+            ],
+            cfg.as_dict(),
+            "",
+            {},
+        )
     init, label = _initial_params(run, call, cfg, nb)
     if init is None:
         return [distribution_check(run, call, cfg, data, nb)], cfg.as_dict(), f"{label}; {DISTRIBUTION}", {}
@@ -146,15 +170,22 @@ def compare_call(run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookD
         stages[-1].note = "initial weights unproven: the reconstruction from the generator state is not confirmed"
     epochs_seen = [(int(e), v) for m, e, v in run.points if m == "ppl" and e <= cfg.epochs]
     if epochs_seen:
-        stages.append(compare_stage("epochs.perplexity", np.array([v for _, v in epochs_seen], np.float32),
-                                    np.array([port.perplexities[e - 1] for e, _ in epochs_seen], np.float32),
-                                    "parity", "epoch"))
+        stages.append(
+            compare_stage(
+                "epochs.perplexity",
+                np.array([v for _, v in epochs_seen], np.float32),
+                np.array([port.perplexities[e - 1] for e, _ in epochs_seen], np.float32),
+                "parity",
+                "epoch",
+            )
+        )
     line, preds = _printed(call)
     port_line = f"perplexity: {java_1f(port.perplexities[-1])}"
     stages.append(compare_stage("final.perplexity", [line.split(",")[0] if line else ""], [port_line], "parity"))
     stages.append(compare_stage("predictions", preds, [port.predictions[p] for p in PREFIXES], "parity"))
-    predictions = {p: {"java": preds[i] if i < len(preds) else "", "python": port.predictions[p]}
-                   for i, p in enumerate(PREFIXES)}
+    predictions = {
+        p: {"java": preds[i] if i < len(preds) else "", "python": port.predictions[p]} for i, p in enumerate(PREFIXES)
+    }
     return stages, cfg.as_dict(), label, predictions
 
 
@@ -162,8 +193,9 @@ DISTRIBUTION = "distribution check: the notebook's perplexity against the band o
 BAND_SEEDS = (0, 1, 2)
 
 
-def distribution_check(run: NotebookRun, call: TrainingCall, cfg: RunConfig, data: Path,
-                       nb: NotebookData) -> StageResult:
+def distribution_check(
+    run: NotebookRun, call: TrainingCall, cfg: RunConfig, data: Path, nb: NotebookData
+) -> StageResult:
     """Without the notebook's initial weights: is its perplexity inside the band of port runs from BAND_SEEDS?
 
     Compared: the animator's points and the printed final perplexity (1 decimal), each against
@@ -179,13 +211,20 @@ def distribution_check(run: NotebookRun, call: TrainingCall, cfg: RunConfig, dat
     line, _ = _printed(call)
     if line:
         observed.append((cfg.epochs, float(line.split(",")[0].split()[-1]), 0.05))
-    outside = [f"epoch {e}: {v:.4g} outside [{min(r[e - 1] for r in runs):.4g}, {max(r[e - 1] for r in runs):.4g}]"
-               for e, v, slack in observed
-               if not min(r[e - 1] for r in runs) - slack <= v <= max(r[e - 1] for r in runs) + slack]
+    outside = [
+        f"epoch {e}: {v:.4g} outside [{min(r[e - 1] for r in runs):.4g}, {max(r[e - 1] for r in runs):.4g}]"
+        for e, v, slack in observed
+        if not min(r[e - 1] for r in runs) - slack <= v <= max(r[e - 1] for r in runs) + slack
+    ]
     status = NOT_COMPARED if not observed else (FAILED if outside else WITHIN)
-    return StageResult("distribution.perplexity", status, f"band of {len(BAND_SEEDS)} port seeds",
-                       count=len(observed), mismatched=len(outside),
-                       note="; ".join(outside) or f"{DISTRIBUTION} (not a bit-level comparison)")
+    return StageResult(
+        "distribution.perplexity",
+        status,
+        f"band of {len(BAND_SEEDS)} port seeds",
+        count=len(observed),
+        mismatched=len(outside),
+        note="; ".join(outside) or f"{DISTRIBUTION} (not a bit-level comparison)",
+    )
 
 
 def _named(params: list[tuple[str, np.ndarray]], port: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
@@ -195,8 +234,7 @@ def _named(params: list[tuple[str, np.ndarray]], port: dict[str, np.ndarray]) ->
     return params
 
 
-def _initial_params(run: NotebookRun, call: TrainingCall, cfg: RunConfig,
-                    nb: NotebookData) -> tuple[dict | None, str]:
+def _initial_params(run: NotebookRun, call: TrainingCall, cfg: RunConfig, nb: NotebookData) -> tuple[dict | None, str]:
     import torch
 
     from djl_bridge.models import build_model
@@ -216,30 +254,40 @@ def _initial_params(run: NotebookRun, call: TrainingCall, cfg: RunConfig,
 
 def data_stages(nb: NotebookData, data: Path, cfg_like: RunConfig) -> list[StageResult]:
     port = python_data(cfg_like, data, nb.offset)
-    return [compare_stage("vocab", nb.vocab, port.vocab, "parity"),
-            compare_stage("corpus", nb.corpus, port.corpus, "parity"),
-            compare_stage("batches.x", nb.batches_x, port.batches_x, "parity"),
-            compare_stage("batches.y", nb.batches_y, port.batches_y, "parity")]
+    return [
+        compare_stage("vocab", nb.vocab, port.vocab, "parity"),
+        compare_stage("corpus", nb.corpus, port.corpus, "parity"),
+        compare_stage("batches.x", nb.batches_x, port.batches_x, "parity"),
+        compare_stage("batches.y", nb.batches_y, port.batches_y, "parity"),
+    ]
 
 
 def failure_stage(run: NotebookRun) -> StageResult:
     """The notebook's failure as a stage: explained when its signature names a known failure."""
     f = run.failure
     assert f is not None
-    return StageResult("notebook.run", EXPLAINED if f.known else FAILED, "runs as published",
-                       cause=f.known, note=f.one_line()[:500])
+    return StageResult(
+        "notebook.run", EXPLAINED if f.known else FAILED, "runs as published", cause=f.known, note=f.one_line()[:500]
+    )
 
 
-def compare_run(run: NotebookRun, data: Path, seed: int, environment: dict, deviations: list[str],
-                on_epoch: EpochProgress | None = None) -> Report:
+def compare_run(
+    run: NotebookRun,
+    data: Path,
+    seed: int,
+    environment: dict,
+    deviations: list[str],
+    on_epoch: EpochProgress | None = None,
+) -> Report:
     """The report of one executed notebook against the port."""
     heading = {"model": run.plan.notebook.name, "epochs": "MAX_EPOCH", "mode": "parity"}
     if run.failure is not None:
         stage = failure_stage(run)
         remedy = f"--patch {run.failure.patch}" if run.failure.patch else ""
-        rest = [not_compared(s, "parity", "the notebook does not run to the end on this engine", remedy, stage.cause)
-                for s in ("vocab", "corpus", "batches.x", "batches.y", "final.params", "final.perplexity",
-                          "predictions")]
+        rest = [
+            not_compared(s, "parity", "the notebook does not run to the end on this engine", remedy, stage.cause)
+            for s in ("vocab", "corpus", "batches.x", "batches.y", "final.params", "final.perplexity", "predictions")
+        ]
         return Report(heading, "java", [stage, *rest], environment, deviations=deviations)
     calls = [c for c in run.training if len(c.args) >= 8]
     if not calls:
@@ -261,6 +309,11 @@ def compare_run(run: NotebookRun, data: Path, seed: int, environment: dict, devi
         inits.append(f"{call.args[0]}: {label}" if len(calls) > 1 else label)
         predictions.update({(f"{call.args[0]}: {p}" if len(calls) > 1 else p): v for p, v in preds.items()})
     points = sum(m == "ppl" for m, _, _ in run.points)
-    config = {**heading, **config, "offset": nb.offset, "initial weights": "; ".join(inits),
-              "animator points": points or "none (the notebook's animator gets every 10th epoch's perplexity)"}
+    config = {
+        **heading,
+        **config,
+        "offset": nb.offset,
+        "initial weights": "; ".join(inits),
+        "animator points": points or "none (the notebook's animator gets every 10th epoch's perplexity)",
+    }
     return Report(config, "java", stages, environment, predictions=predictions, deviations=deviations)

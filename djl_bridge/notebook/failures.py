@@ -30,8 +30,10 @@ class Diagnosis:
     source: str
 
     def describe(self) -> str:
-        return (f"known failure {self.name}: caused at {self.unit.origin} line {self.line} "
-                f"(`{self.source.strip()}`); --patch {self.patch} applies the documented fix")
+        return (
+            f"known failure {self.name}: caused at {self.unit.origin} line {self.line} "
+            f"(`{self.source.strip()}`); --patch {self.patch} applies the documented fix"
+        )
 
 
 def diagnose(plan: Plan, exception: str, message: str, stack_trace: str) -> Diagnosis | None:

@@ -62,7 +62,8 @@ def parse_maven(cell: int, origin: str, line: int, argument: str) -> MavenLine:
     if parsed.key not in SUPPLIED:
         raise NotebookError(
             f"{where(cell, origin, line)}: %maven {parsed}: djl-parity cannot supply this artifact "
-            f"(it supplies {', '.join(sorted(SUPPLIED))})")
+            f"(it supplies {', '.join(sorted(SUPPLIED))})"
+        )
     return parsed
 
 

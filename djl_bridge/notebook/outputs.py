@@ -17,21 +17,32 @@ def write_notebook_outputs(run, report: Report | None, prepared, out: Path) -> N
     from djl_bridge.plots import plot_perplexity
 
     with staged_outputs(out) as stage:
-        write_json(stage / "notebook.json", {
-            "schema": SCHEMA, "notebook": str(prepared.plan.notebook), "engine": prepared.engine,
-            "cells": prepared.plan.cells, "units": [{"cell": u.cell, "origin": u.origin} for u in prepared.plan.units],
-            "maven": [str(m) for m in prepared.plan.maven], "notes": prepared.notes, "patches": prepared.diffs,
-            "failure": asdict(run.failure) if run.failure else None,
-            "training": [{"cell": c.cell, "args": c.args, "printed": c.printed} for c in run.training],
-            "animator": [{"metric": m, "epoch": e, "value": v} for m, e, v in run.points],
-            "displays": run.displays,
-        })
+        write_json(
+            stage / "notebook.json",
+            {
+                "schema": SCHEMA,
+                "notebook": str(prepared.plan.notebook),
+                "engine": prepared.engine,
+                "cells": prepared.plan.cells,
+                "units": [{"cell": u.cell, "origin": u.origin} for u in prepared.plan.units],
+                "maven": [str(m) for m in prepared.plan.maven],
+                "notes": prepared.notes,
+                "patches": prepared.diffs,
+                "failure": asdict(run.failure) if run.failure else None,
+                "training": [{"cell": c.cell, "args": c.args, "printed": c.printed} for c in run.training],
+                "animator": [{"metric": m, "epoch": e, "value": v} for m, e, v in run.points],
+                "displays": run.displays,
+            },
+        )
         series: dict[str, list[tuple[float, float]]] = {}
         for metric, epoch, value in run.points:
             series.setdefault(metric, []).append((epoch, value))
         if series:
             epochs = sorted({e for pts in series.values() for e, _ in pts})
-            plot_perplexity([int(e) for e in epochs], {m: [v for _, v in pts] for m, pts in series.items()},
-                            stage / "perplexity.png")
+            plot_perplexity(
+                [int(e) for e in epochs],
+                {m: [v for _, v in pts] for m, pts in series.items()},
+                stage / "perplexity.png",
+            )
         if report is not None:
             write_report(report, stage)

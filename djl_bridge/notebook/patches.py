@@ -26,8 +26,12 @@ class Patch:
 def _keep_stop_gradient(text: str) -> str:
     # for (NDArray s : state) { s.stopGradient(); }  ->  store each detached array back
     loop = re.compile(r"for \(NDArray (\w+) : (\w+)\) \{(\s*)\1\.stopGradient\(\);(\s*)\}")
-    return loop.sub(lambda m: (f"for (int i = 0; i < {m[2]}.size(); i++) {{{m[3]}"
-                               f"{m[2]}.set(i, {m[2]}.get(i).stopGradient());{m[4]}}}"), text)
+    return loop.sub(
+        lambda m: (
+            f"for (int i = 0; i < {m[2]}.size(); i++) {{{m[3]}{m[2]}.set(i, {m[2]}.get(i).stopGradient());{m[4]}}}"
+        ),
+        text,
+    )
 
 
 def _bilstm_layout(text: str) -> str:
@@ -43,20 +47,32 @@ def _rnn_activation(text: str) -> str:
     return re.sub(r"\bRNN\.builder\(\)", "RNN.builder().setActivation(RNN.Activation.TANH)", text)
 
 
-PATCHES: dict[str, Patch] = {p.name: p for p in (
-    Patch("keep-stop-gradient", "djl-discarded-stop-gradient",
-          "keep the detached state: the training loop calls stopGradient() on each carried state array and "
-          "discards the result; store it back into the state list",
-          _keep_stop_gradient),
-    Patch("bilstm-layout", "djl-bilstm-parameter-layout",
-          "build bidirectional LSTM layers with djl-parity's LayoutFixedLstm (same parameters, handed to "
-          "libtorch in its per-direction order) instead of DJL's LSTM",
-          _bilstm_layout),
-    Patch("rnn-activation", "djl-rnn-activation-unset",
-          "give the RNN layer the book's tanh activation: RNN.builder() has no default activation on "
-          "DJL's PyTorch engine",
-          _rnn_activation),
-)}
+PATCHES: dict[str, Patch] = {
+    p.name: p
+    for p in (
+        Patch(
+            "keep-stop-gradient",
+            "djl-discarded-stop-gradient",
+            "keep the detached state: the training loop calls stopGradient() on each carried state array and "
+            "discards the result; store it back into the state list",
+            _keep_stop_gradient,
+        ),
+        Patch(
+            "bilstm-layout",
+            "djl-bilstm-parameter-layout",
+            "build bidirectional LSTM layers with djl-parity's LayoutFixedLstm (same parameters, handed to "
+            "libtorch in its per-direction order) instead of DJL's LSTM",
+            _bilstm_layout,
+        ),
+        Patch(
+            "rnn-activation",
+            "djl-rnn-activation-unset",
+            "give the RNN layer the book's tanh activation: RNN.builder() has no default activation on "
+            "DJL's PyTorch engine",
+            _rnn_activation,
+        ),
+    )
+}
 
 
 def apply_patches(plan: Plan, names: list[str]) -> list[str]:
@@ -71,9 +87,17 @@ def apply_patches(plan: Plan, names: list[str]) -> list[str]:
             if new == unit.text:
                 continue
             changed = True
-            diffs.append("".join(difflib.unified_diff(
-                unit.text.splitlines(keepends=True), new.splitlines(keepends=True),
-                f"a/{unit.origin}", f"b/{unit.origin} (--patch {name})", n=1)))
+            diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        unit.text.splitlines(keepends=True),
+                        new.splitlines(keepends=True),
+                        f"a/{unit.origin}",
+                        f"b/{unit.origin} (--patch {name})",
+                        n=1,
+                    )
+                )
+            )
             unit.text = new
         if not changed:
             raise NotebookError(f"--patch {name}: nothing in this notebook to patch ({patch.summary})")

@@ -64,7 +64,7 @@ def build_plan(notebook: Path, utils: Path | None = None) -> Plan:
 
 
 def where(cell: int, origin: str, line: int | None = None) -> str:
-    """"cell 3 line 5", or "cell 1 (../utils/X.java line 40)" for code a cell loads."""
+    """ "cell 3 line 5", or "cell 1 (../utils/X.java line 40)" for code a cell loads."""
     at = f" line {line}" if line is not None else ""
     return f"cell {cell}{at}" if origin == f"cell {cell}" else f"cell {cell} ({origin}{at})"
 
@@ -77,8 +77,9 @@ def _expand(plan: Plan, number: int, cell: Cell, origin: str, folder: Path, util
     lines = cell.text.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].split()[0]
-        raise NotebookError(f"{where(number, origin)}: cell magic {magic} is not supported by djl-parity "
-                            f"(only %load and %maven lines)")
+        raise NotebookError(
+            f"{where(number, origin)}: cell magic {magic} is not supported by djl-parity (only %load and %maven lines)"
+        )
     chunk: list[str] = []
     chunk_start = 1
 
@@ -112,7 +113,7 @@ def _resolve(target: str, folder: Path, utils: Path | None) -> Path | None:
     bases = [folder / target]
     if utils is not None:
         parts = Path(target).parts
-        rel = Path(*parts[parts.index("utils") + 1:]) if "utils" in parts[:-1] else Path(parts[-1])
+        rel = Path(*parts[parts.index("utils") + 1 :]) if "utils" in parts[:-1] else Path(parts[-1])
         bases += [utils / rel]
     for base in bases:
         for suffix in _LOAD_SUFFIXES:
@@ -142,13 +143,17 @@ def _load(plan: Plan, number: int, target: str, at: str, folder: Path, utils: Pa
     if stem in STANDINS and _KERNEL_ONLY.search(text):
         imports = "\n".join(f"import {STANDIN_PACKAGE}.{c};" for c in STANDINS[stem])
         plan.units.append(Unit(number, f"{shown} (stand-in)", imports))
-        plan.standins.append(f"%load {target} (cell {number}): {shown} draws with Tablesaw through the IJava "
-                             f"kernel; replaced by djl-parity's recording {', '.join(STANDINS[stem])}")
+        plan.standins.append(
+            f"%load {target} (cell {number}): {shown} draws with Tablesaw through the IJava "
+            f"kernel; replaced by djl-parity's recording {', '.join(STANDINS[stem])}"
+        )
         return
     for c in cells:
         origin = shown if path.suffix != ".ipynb" else f"{shown} cell {c.number}"
         kernel = _KERNEL_ONLY.search(c.text)
         if kernel:
-            raise NotebookError(f"{at}: %load {target}: {origin} needs {kernel.group(1)} (plotting or the IJava "
-                                f"kernel), which djl-parity stands in for only in {', '.join(STANDINS)}")
+            raise NotebookError(
+                f"{at}: %load {target}: {origin} needs {kernel.group(1)} (plotting or the IJava "
+                f"kernel), which djl-parity stands in for only in {', '.join(STANDINS)}"
+            )
         _expand(plan, number, c, origin, path.parent, utils, depth + 1)

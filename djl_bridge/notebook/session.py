@@ -33,7 +33,8 @@ def prepare(notebook: Path, engine: str, utils: Path | None, patches: list[str])
         raise EngineUnavailable(
             f"{notebook.name} pins {', '.join(str(m) for m in plan.maven if 'mxnet' in m.group) or 'MXNet'}: "
             f"the MXNet engine side (DJL 0.23.0 in a worker process) is not available in this installation; "
-            f"run it on DJL 0.35.1's PyTorch engine with --engine pytorch")
+            f"run it on DJL 0.35.1's PyTorch engine with --engine pytorch"
+        )
     prepared = Prepared(plan, chosen, substitutions(chosen, plan.maven) + plan.standins)
     prepared.diffs = apply_patches(plan, patches)
     for name in patches:
@@ -60,6 +61,11 @@ def environment() -> dict:
     from djl_bridge.jvm import start
 
     info = start()
-    return {"notebook side": f"JShell (local execution) in this process's JVM, Java {info.java_version}",
-            "DJL": info.djl_version, "DJL engine": f"{info.engine} {info.engine_version}",
-            "libtorch": info.libtorch_dir, "torch (port)": torch.__version__, "Python": platform.python_version()}
+    return {
+        "notebook side": f"JShell (local execution) in this process's JVM, Java {info.java_version}",
+        "DJL": info.djl_version,
+        "DJL engine": f"{info.engine} {info.engine_version}",
+        "libtorch": info.libtorch_dir,
+        "torch (port)": torch.__version__,
+        "Python": platform.python_version(),
+    }

@@ -51,11 +51,14 @@ class Failure:
     explanation: str = ""
 
     def one_line(self) -> str:
-        what = {"compile": "does not compile", "incomplete": "is not complete Java",
-                "unresolved": "uses an undefined name"}.get(self.kind, "raised")
+        what = {
+            "compile": "does not compile",
+            "incomplete": "is not complete Java",
+            "unresolved": "uses an undefined name",
+        }.get(self.kind, "raised")
         message = self.message
         if len(message) > 160 and ". " in message[:160]:  # libtorch explains at length; keep its first sentence
-            message = message[:message.index(". ") + 1] + " ..."
+            message = message[: message.index(". ") + 1] + " ..."
         exc = f"{self.exception}: {message}" if self.exception else message
         text = f"{where(self.cell, self.origin, self.line)} {what}: {exc}"
         if self.frames:
@@ -106,7 +109,7 @@ def call_args(text: str) -> list[str]:
     if m is None:
         return []
     args, depth, cur = [], 0, ""
-    for ch in text[m.end():]:
+    for ch in text[m.end() :]:
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -145,8 +148,9 @@ def model_params(obj: Any) -> Params | None:
     return None
 
 
-def execute(plan: Plan, data: Path, epochs: int | None, seed: int | None,
-            before_training: BeforeTraining | None = None) -> NotebookRun:
+def execute(
+    plan: Plan, data: Path, epochs: int | None, seed: int | None, before_training: BeforeTraining | None = None
+) -> NotebookRun:
     """Run the plan's units in order in one shell; stop at the first failing snippet."""
     with java_call():
         System = jclass("java.lang.System")
@@ -182,8 +186,14 @@ def _run_unit(run: NotebookRun, unit: Unit, before_training: BeforeTraining | No
     for piece in pieces:
         text, line = str(piece.text), unit.first_line + int(piece.line) - 1
         if not piece.complete:
-            run.failure = Failure(unit.cell, unit.origin, line, "incomplete", None,
-                                  "the code ends inside an unfinished statement or block (a missing `}`, `)` or `;`?)")
+            run.failure = Failure(
+                unit.cell,
+                unit.origin,
+                line,
+                "incomplete",
+                None,
+                "the code ends inside an unfinished statement or block (a missing `}`, `)` or `;`?)",
+            )
             return False
         call = TrainingCall(unit.cell, unit.origin, call_args(text)) if _is_call(text) else None
         if call is not None and call.args:
@@ -211,5 +221,14 @@ def _failure(unit: Unit, outcome: Any) -> Failure:
         _cell, origin, line, method = str(f).split("\t")
         frames.append(f"{method} ({origin} line {line})")
     exc = str(outcome.exceptionClass) if outcome.exceptionClass is not None else None
-    return Failure(unit.cell, unit.origin, int(outcome.line), str(outcome.kind), exc, str(outcome.message),
-                   frames, [str(c) for c in outcome.causes], str(outcome.stackTrace))
+    return Failure(
+        unit.cell,
+        unit.origin,
+        int(outcome.line),
+        str(outcome.kind),
+        exc,
+        str(outcome.message),
+        frames,
+        [str(c) for c in outcome.causes],
+        str(outcome.stackTrace),
+    )
