@@ -207,14 +207,22 @@ def distribution_check(
     for seed in BAND_SEEDS:
         port = python_data(cfg, data, nb.offset)
         runs.append(python_run(port, replace(cfg, seed=seed), data, None, 0).perplexities)
-    observed = [(int(e), float(v), 0.0) for m, e, v in run.points if m == "ppl" and e <= cfg.epochs]
+    # (epoch, value, how the notebook rounded it): the animator gets float32, the printed line 1 decimal
+    observed = [(int(e), float(v), "float32") for m, e, v in run.points if m == "ppl" and e <= cfg.epochs]
     line, _ = _printed(call)
     if line:
-        observed.append((cfg.epochs, float(line.split(",")[0].split()[-1]), 0.05))
+        observed.append((cfg.epochs, float(line.split(",")[0].split()[-1]), "1 decimal"))
+
+    def band(epoch: int, rounding: str) -> tuple[float, float]:
+        lo, hi = min(r[epoch - 1] for r in runs), max(r[epoch - 1] for r in runs)
+        if rounding == "float32":
+            return float(np.float32(lo)), float(np.float32(hi))
+        return lo - 0.05, hi + 0.05
+
     outside = [
-        f"epoch {e}: {v:.4g} outside [{min(r[e - 1] for r in runs):.4g}, {max(r[e - 1] for r in runs):.4g}]"
-        for e, v, slack in observed
-        if not min(r[e - 1] for r in runs) - slack <= v <= max(r[e - 1] for r in runs) + slack
+        f"epoch {e}: {v:.7g} outside [{band(e, how)[0]:.7g}, {band(e, how)[1]:.7g}] ({how})"
+        for e, v, how in observed
+        if not band(e, how)[0] <= v <= band(e, how)[1]
     ]
     status = NOT_COMPARED if not observed else (FAILED if outside else WITHIN)
     return StageResult(

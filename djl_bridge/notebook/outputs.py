@@ -4,6 +4,7 @@ when compared, the parity reports; written whole or not at all."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -44,5 +45,8 @@ def write_notebook_outputs(run, report: Report | None, prepared, out: Path) -> N
                 {m: [v for _, v in pts] for m, pts in series.items()},
                 stage / "perplexity.png",
             )
-        if report is not None:
-            write_report(report, stage)
+        if report is not None:  # the parity reports, beside the notebook's files
+            write_report(report, stage / "report")
+            for f in (stage / "report").iterdir():
+                os.replace(f, stage / f.name)
+            (stage / "report").rmdir()
