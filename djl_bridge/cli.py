@@ -34,6 +34,7 @@ def cli() -> None:
       djl-parity train --impl python|djl   run the notebook on one side
       djl-parity compare          run both sides from the same start and report the differences
       djl-parity gradcheck        check a scratch model's gradients (hand, autograd, finite differences)
+      djl-parity notebook PATH    run a d2l-java notebook unchanged in JShell and compare it
       djl-parity bench            training speed: baseline, the port, DJL, in one run
 
     \b
@@ -417,6 +418,100 @@ def main() -> None:
         sys.stderr.flush()
         os._exit(interrupts.exit_code)  # not the JVM's exit sequence: nothing runs under DJL's shutdown hook
     sys.exit(code)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--engine", type=click.Choice(["auto", "pytorch", "mxnet"]), default="auto", show_default=True,
+              help="Engine side: auto picks what the notebook's %maven lines pin (DJL 0.23 + MXNet: mxnet).")
+@click.option("--utils", type=click.Path(file_okay=False), default=None,
+              help="Folder of the helpers the cells %load (default: resolved beside the notebook).")
+@click.option("--epochs", type=int, default=None, help="MAX_EPOCH for the notebook [its own default].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds DJL's engine before the first cell.")
+@click.option("--patch", "patches", multiple=True, metavar="NAME",
+              help="Apply a documented source patch (keep-stop-gradient, bilstm-layout, rnn-activation); repeatable.")
+@click.option("--no-compare", is_flag=True, help="Only run the notebook.")
+@click.option("--data", type=click.Path(dir_okay=False), default=None,
+              help="The Time Machine text served for the notebook's data URL [$DJL_PARITY_DATA, cache, download].")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/notebook", show_default=True,
+              help="Folder for report.json, report.md, report.html, notebook.json and perplexity.png.")
+def notebook(path: str, engine: str, utils: str | None, epochs: int | None, seed: int, patches: tuple[str, ...],
+             no_compare: bool, data: str | None, out: str) -> None:
+    """Run a d2l-java notebook (.ipynb, or a .java/.jsh cell file) unchanged in JShell, then compare it with the port.
+
+    \b
+    The cells run in order in the Java side's JVM: %load and %maven lines are resolved, the
+    Tablesaw plotting helpers are replaced by recording stand-ins, the D2L data URL is served
+    from the verified local file, MAX_EPOCH comes from --epochs. A failing cell is reported at
+    its cell and line, with its named cause when it is a known failure of the published code.
+
+    Exit codes: 0 PASS (or the notebook ran, with --no-compare); 1 FAIL, or the notebook failed
+    without a known cause (with --no-compare: failed at all); 2 bad notebook or input; 3 missing
+    environment; 4 INCOMPLETE (the notebook fails by a known cause, whose --patch is named, or a
+    stage could not be compared).
+    """
+    from pathlib import Path
+
+    from djl_bridge.data import DataError, resolve_data_file
+    from djl_bridge.jvm import BridgeSetupError
+    from djl_bridge.notebook.cells import NotebookError
+    from djl_bridge.notebook.session import EngineUnavailable, prepare
+    from djl_bridge.outputs import OutputDirError, check_writable
+
+    if epochs is not None and epochs <= 0:
+        raise InputError(f"--epochs must be positive, got {epochs}")
+    try:
+        prepared = prepare(Path(path), engine, Path(utils) if utils else None, list(patches))
+        data_file = resolve_data_file(data)
+        check_writable(Path(out))
+    except (NotebookError, DataError, OutputDirError) as exc:
+        raise InputError(str(exc)) from None
+    except EngineUnavailable as exc:
+        raise SetupFailure(str(exc)) from None
+    for note in prepared.notes:
+        click.echo(f"note: {note}", err=True)
+    for diff in prepared.diffs:
+        click.echo(diff, err=True, nl=False)
+    try:
+        result = run_notebook(prepared, data_file, epochs, seed, not no_compare, Path(out))
+    except BridgeSetupError as exc:
+        raise SetupFailure(str(exc)) from None
+    sys.exit(result)
+
+
+def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out) -> int:
+    """Execute, report the failure or compare, write the outputs; the exit code."""
+    from djl_bridge.jvm import start
+    from djl_bridge.notebook.compare import capture_generator, compare_run
+    from djl_bridge.notebook.outputs import write_notebook_outputs
+    from djl_bridge.notebook.session import diagnose_failure, environment
+    from djl_bridge.sides.notebook import execute
+
+    start()
+    run = execute(prepared.plan, data_file, epochs, seed, capture_generator if compare_it else None)
+    diagnose_failure(run)
+    try:
+        if run.failure is not None and run.failure.kind in ("compile", "incomplete", "unresolved"):
+            raise InputError(run.failure.one_line())  # the notebook's code is not valid Java: bad input
+        if run.failure is not None:
+            click.echo(f"error: {run.failure.one_line()}", err=True)
+        if not compare_it:
+            write_notebook_outputs(run, None, prepared, out)
+            return 1 if run.failure else 0
+        click.echo("comparing with the PyTorch port ...", err=True)
+        report = compare_run(run, data_file, seed, environment(), prepared.notes + prepared.diffs)
+    finally:
+        run.close()
+    from djl_bridge.parity.report import stage_rows
+
+    rows = stage_rows(report)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    click.echo(report.verdict())
+    write_notebook_outputs(run, report, prepared, out)
+    click.echo(f"report: {out / 'report.html'} (also report.md, report.json, notebook.json)")
+    return report.exit_code
 
 
 if __name__ == "__main__":

@@ -120,6 +120,26 @@ REGISTRY: tuple[Divergence, ...] = (
             r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\) at non-singleton dimension \d+",
             "ai.djl.pytorch.jni.PyTorchLibrary.torchNNLstm"),
     ),
+    Divergence(
+        "djl-discarded-stop-gradient",
+        "the published training loop calls stopGradient() on each carried state array and discards the "
+        "result; on DJL's PyTorch engine that returns a new array, so the state stays attached to the "
+        "previous batch's graph and the second batch's backward fails; on MXNet the recorded graph is "
+        "released at backward() and the loop runs",
+        "parity_tests/test_notebook.py::test_discarded_stop_gradient_fails_on_the_pytorch_engine_and_the_patch_fixes_it",
+        failure=FailureSignature(
+            "ai.djl.engine.EngineException", r"Trying to backward through the graph a second time",
+            "ai.djl.pytorch.jni.PyTorchLibrary.torchBackward"),
+    ),
+    Divergence(
+        "djl-rnn-activation-unset",
+        "the RNN notebook builds its layer with RNN.builder() and no setActivation; DJL's PyTorch engine "
+        "reads the activation at the layer's first forward and fails on the null (the book ran it on DJL "
+        "0.23's MXNet engine); the book's RNN is a tanh RNN",
+        "parity_tests/test_notebook.py::test_rnn_without_activation_fails_on_the_pytorch_engine_and_the_patch_fixes_it",
+        failure=FailureSignature(
+            "java.lang.NullPointerException", r"RNN\$Activation\.ordinal\(\)", "ai.djl.pytorch.jni.JniUtils.rnn"),
+    ),
 )
 
 

@@ -12,7 +12,11 @@ import ai.djl.training.loss.Loss;
 import ai.djl.translate.TranslateException;
 import ai.djl.util.Pair;
 
+import org.djlparity.notebook.standins.Animator;
+
 import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URL;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,10 +37,25 @@ public final class TimeMachine {
      */
     public static List<String> readTimeMachine(Path file) throws IOException {
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            return reader.lines()
-                    .map(line -> line.replaceAll("[^A-Za-z]+", " ").trim().toLowerCase())
-                    .collect(Collectors.toList());
+            return clean(reader);
         }
+    }
+
+    /** The D2L data file's address, as the book's notebooks open it. */
+    public static final String DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt";
+
+    /** The book's form: the text read from {@link #DATA_URL} (djl-parity serves it from the local file). */
+    public static List<String> readTimeMachine() throws IOException {
+        try (BufferedReader reader = new BufferedReader(
+                new InputStreamReader(new URL(DATA_URL).openStream(), StandardCharsets.UTF_8))) {
+            return clean(reader);
+        }
+    }
+
+    private static List<String> clean(BufferedReader reader) {
+        return reader.lines()
+                .map(line -> line.replaceAll("[^A-Za-z]+", " ").trim().toLowerCase())
+                .collect(Collectors.toList());
     }
 
     /** Splits lines into "word" ({@code split(" ")}) or "char" ({@code split("")}) tokens. */
@@ -61,7 +80,16 @@ public final class TimeMachine {
      */
     public static Pair<List<Integer>, Vocab> loadCorpusTimeMachine(Path file, int maxTokens)
             throws IOException {
-        List<List<String>> tokens = tokenize(readTimeMachine(file), "char");
+        return corpusOf(file == null ? readTimeMachine() : readTimeMachine(file), maxTokens);
+    }
+
+    /** The book's form: the corpus of the text at {@link #DATA_URL}. */
+    public static Pair<List<Integer>, Vocab> loadCorpusTimeMachine(int maxTokens) throws IOException {
+        return loadCorpusTimeMachine(null, maxTokens);
+    }
+
+    private static Pair<List<Integer>, Vocab> corpusOf(List<String> lines, int maxTokens) {
+        List<List<String>> tokens = tokenize(lines, "char");
         Vocab vocab = new Vocab(tokens, 0, new String[0]);
         List<Integer> corpus = new ArrayList<>();
         for (List<String> line : tokens) {
@@ -169,6 +197,30 @@ public final class TimeMachine {
                 "perplexity: %.1f, %.1f tokens/sec on %s%n", ppl, speed, device.toString());
         System.out.println(predictCh8("time traveller", 50, net, vocab, device, manager));
         System.out.println(predictCh8("traveller", 50, net, vocab, device, manager));
+    }
+
+    /**
+     * The book's form: trains and prints as the notebook does, and hands every 10th epoch's
+     * perplexity to the notebook's animator (djl-parity's recording stand-in).
+     */
+    public static void trainCh8(
+            Object net,
+            RandomAccessDataset dataset,
+            Vocab vocab,
+            int lr,
+            int numEpochs,
+            Device device,
+            boolean useRandomIter,
+            NDManager manager)
+            throws IOException, TranslateException {
+        Animator animator = new Animator();
+        trainCh8(net, dataset, vocab, lr, numEpochs, device, useRandomIter, manager,
+                (epoch, ppl, speed) -> {
+                    if (EpochListener.isPlotPoint(epoch)) {
+                        animator.add(epoch, (float) ppl, "ppl");
+                        animator.show();
+                    }
+                });
     }
 
     /** One epoch; returns (perplexity, tokens/sec). Runs {@link Ch8Epoch} batch by batch. */

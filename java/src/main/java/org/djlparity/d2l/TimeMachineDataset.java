@@ -128,6 +128,7 @@ public class TimeMachineDataset extends RandomAccessDataset {
             return this;
         }
 
+        /** The text file; without it, the text at {@link TimeMachine#DATA_URL} as in the book. */
         public Builder setDataFile(Path dataFile) {
             this.dataFile = dataFile;
             return this;
@@ -145,8 +146,8 @@ public class TimeMachineDataset extends RandomAccessDataset {
         }
 
         public TimeMachineDataset build() {
-            if (numSteps <= 0 || dataFile == null || manager == null) {
-                throw new IllegalArgumentException("numSteps, dataFile and manager are required");
+            if (numSteps <= 0 || manager == null) {
+                throw new IllegalArgumentException("numSteps and manager are required");
             }
             return new TimeMachineDataset(this);
         }

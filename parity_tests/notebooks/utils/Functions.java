@@ -1,0 +1,1 @@
+// djl-parity's Java side needs no separate Functions in these tests

@@ -1,0 +1,1 @@
+import org.djlparity.d2l.Vocab;
