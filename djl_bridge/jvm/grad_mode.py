@@ -13,8 +13,14 @@ def djl_grad_mode() -> Iterator[None]:
     libtorch's grad mode is per thread, and Java and Python share one libtorch and (through JPype)
     one thread. DJL's engine turns grad mode off when it loads and its GradientCollector turns it
     on only while collecting, so DJL code (the scratch SGD's in-place update) relies on it being
-    off; PyTorch code relies on it being on.
+    off; PyTorch code relies on it being on. Only the ``pytorch`` engine shares a libtorch with
+    Python; on the others (in a worker, where torch is never imported) this does nothing.
     """
+    from djl_bridge.jvm.runtime import current_engine  # runtime imports this module
+
+    if current_engine() != "pytorch":
+        yield
+        return
     import torch  # the policy requires it; its grad mode is the shared libtorch's
 
     python_mode = torch.is_grad_enabled()

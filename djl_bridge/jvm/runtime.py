@@ -31,13 +31,16 @@ def java_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "java"
 
 
-def classpath() -> list[str]:
-    """Our jar and DJL's jars, as listed by the Maven build (``djl-parity setup``)."""
-    target = java_dir() / "target"
+def classpath(engine: str = "pytorch") -> list[str]:
+    """Our jar and DJL's jars for ``engine``, as listed by its Maven build (``djl-parity setup``)."""
+    from djl_bridge.jvm.engines import spec
+
+    target = java_dir() / spec(engine).target
     jar, listing = target / JAR_NAME, target / "classpath.txt"
     if not jar.is_file() or not listing.is_file():
         raise BridgeSetupError(
-            f"The Java side is not built ({jar} or {listing} is missing). Run `djl-parity setup`.")
+            f"The Java side for engine {engine} is not built ({jar} or {listing} is missing). "
+            "Run `djl-parity setup`.")
     entries = [str(jar)] + [p for p in listing.read_text().strip().split(os.pathsep) if p]
     missing = [p for p in entries if not os.path.exists(p)]
     if missing:
@@ -93,7 +96,8 @@ class JvmInfo:
     djl_version: str
     libtorch_dir: str
     java_version: str
-    policy: LibtorchPolicy
+    policy: LibtorchPolicy | None
+    choice: str = "pytorch"  # the engine as chosen (see jvm/engines.py)
 
 
 _info: JvmInfo | None = None
@@ -150,20 +154,40 @@ def _jvm_library() -> str:
                                "openjdk-17-jdk) or set JAVA_HOME.") from None
 
 
-def start() -> JvmInfo:
-    """Start the JVM once (later calls return the same info) and load DJL's PyTorch engine."""
+def current_engine() -> str | None:
+    """The engine this process's JVM runs (None before :func:`start`)."""
+    return None if _info is None else _info.choice
+
+
+def start(engine: str | None = None) -> JvmInfo:
+    """Start the JVM once (later calls return the same info) and load DJL's engine.
+
+    ``pytorch`` (the default) shares Python's libtorch and runs in the parent process; the
+    other engines (``jvm/engines.py``) are started only inside a worker process, whose
+    environment the worker has already set.
+    """
     global _info
     if _info is not None:
+        if engine is not None and engine != _info.choice:
+            raise BridgeSetupError(f"this process's JVM runs engine {_info.choice}; {engine} needs a worker")
         return _info
+    engine = engine or "pytorch"
     import jpype
 
     if jpype.isJVMStarted():
         raise BridgeSetupError("A JVM was started outside djl_bridge; the bridge cannot configure it.")
-    policy = libtorch_policy()
-    cp = classpath()
-    settings = _djl_settings(policy)
+    policy = libtorch_policy() if engine == "pytorch" else None
+    cp = classpath(engine)
+    if policy is not None:
+        settings = _djl_settings(policy)
+    else:
+        from djl_bridge.jvm.engines import thread_budget, worker_environment
+
+        os.environ.pop("PYTORCH_LIBRARY_PATH", None)  # a worker's engine loads its own native library
+        settings = worker_environment(engine, djl_cache_dir(), thread_budget())
     os.environ.update(settings)  # DJL reads the environment before system properties
-    options = _jvm_options(settings)
+    options = _jvm_options(settings) + ([f"-XX:ErrorFile={os.environ['DJL_PARITY_JVM_ERROR_FILE']}"]
+                                        if os.environ.get("DJL_PARITY_JVM_ERROR_FILE") else [])
     jvm_path = _jvm_library()
     t0 = time.perf_counter()
     try:
@@ -177,18 +201,24 @@ def start() -> JvmInfo:
 
     from djl_bridge.jvm.grad_mode import djl_grad_mode
 
-    with djl_grad_mode():  # DJL's engine turns libtorch's grad mode off as it loads; Python's comes back
-        engine = jpype.JClass("ai.djl.engine.Engine").getInstance()
-    lib_utils = jpype.JClass("ai.djl.pytorch.jni.LibUtils")
-    System = jpype.JClass("java.lang.System")
+    _info = JvmInfo(started, "", "", "", "", "", policy, engine)  # djl_grad_mode asks which engine
+    try:
+        with djl_grad_mode():  # DJL's engine turns libtorch's grad mode off as it loads; Python's comes back
+            djl = jpype.JClass("ai.djl.engine.Engine").getInstance()
+        native = (str(jpype.JClass("ai.djl.pytorch.jni.LibUtils").getLibtorchPath())
+                  if engine != "mxnet" else str(jpype.JClass("ai.djl.mxnet.jna.LibUtils").getLibName()))
+    except Exception:
+        _info = None
+        raise
     _info = JvmInfo(
         started_in_s=started,
-        engine=str(engine.getEngineName()),
-        engine_version=str(engine.getVersion()),
-        djl_version=str(engine.getDjlVersion()),
-        libtorch_dir=str(lib_utils.getLibtorchPath()),
-        java_version=str(System.getProperty("java.version")),
+        engine=str(djl.getEngineName()),
+        engine_version=str(djl.getVersion()),
+        djl_version=str(djl.getDjlVersion()),
+        libtorch_dir=native,
+        java_version=str(jpype.JClass("java.lang.System").getProperty("java.version")),
         policy=policy,
+        choice=engine,
     )
     return _info
 
