@@ -63,5 +63,8 @@ def to_numpy(nd: Any) -> np.ndarray:
     shape = tuple(int(d) for d in nd.getShape().getShape())
     if int(nd.size()) == 0:
         return np.zeros(shape, dtype=dtype)
-    buf = nd.toByteBuffer(True)
+    try:
+        buf = nd.toByteBuffer(True)  # DJL 0.35: a direct buffer when the engine can give one
+    except TypeError:
+        buf = nd.toByteBuffer()  # DJL 0.23 (MXNet): the one form it has, a direct buffer too
     return np.frombuffer(memoryview(buf), dtype=dtype).reshape(shape).copy()

@@ -65,9 +65,14 @@ def thread_budget() -> int:
 
 
 def worker_environment(engine: str, cache: Path, threads: int) -> dict[str, str]:
-    """Environment variables a worker sets before its JVM loads the engine's native library."""
+    """Environment variables a worker sets before its JVM loads the engine's native library.
+
+    ``OMP_WAIT_POLICY=PASSIVE``: idle OpenMP threads sleep instead of spinning. Measured on a
+    2-core machine while other processes computed (load 6): MXNet on the notebook config ran
+    291-334 tokens/s with 2 spinning threads, 2,108-3,623 with 2 passive ones, 1,730-2,241 with 1.
+    """
     env = {"DJL_CACHE_DIR": str(cache), "ENGINE_CACHE_DIR": str(cache),
-           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"}
     if engine == "pytorch-native":
         env |= {"PYTORCH_VERSION": "2.7.1", "PYTORCH_FLAVOR": "cpu"}
     return env

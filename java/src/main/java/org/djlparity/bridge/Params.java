@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.Pair;
@@ -83,8 +84,9 @@ public final class Params {
     /**
      * Creates an RNNModel's parameters now, with the notebook's initializers (N(0, 0.01) for
      * WEIGHT, zeros for BIAS), through the same path as the lazy first training forward: a
-     * training-mode forward on a zero input of inputShape (batch, steps). No-op for scratch
-     * models (created initialized).
+     * training-mode forward on a zero input of inputShape (batch, steps), inside a gradient
+     * collector as in training (MXNet refuses a training-mode recurrent forward outside one; the
+     * recorded graph is dropped unused). No-op for scratch models (created initialized).
      */
     public static void initialize(Object net, NDManager manager, Shape inputShape) {
         if (net instanceof RNNModelScratch) {
@@ -92,7 +94,8 @@ public final class Params {
         }
         RNNModel model = (RNNModel) net;
         model.setInitializer(new NormalInitializer(0.01f), Parameter.Type.WEIGHT);
-        try (NDManager sub = manager.newSubManager()) {
+        try (NDManager sub = manager.newSubManager();
+                GradientCollector gc = manager.getEngine().newGradientCollector()) {
             NDArray x = sub.zeros(inputShape, DataType.INT32);
             NDList out = model.forward(new ParameterStore(manager, false), new NDList(x), true);
             out.attach(sub);

@@ -1,0 +1,113 @@
+"""A worker process: our Java helpers on one DJL engine, in a JVM of its own. Never imports torch.
+
+Started by ``sides/worker.py`` as ``python -m djl_bridge.sides.worker_main FOLDER EVENT_FD``.
+It reads the ``request`` message from FOLDER (format: ``sides/wire.py``), runs the same
+trace-building code as the in-process side (``jvm/djl_side.py``), writes the ``response``
+message there and reports on the event pipe EVENT_FD, one JSON object per line:
+
+- ``{"event": "started", "engine", "djl", "engine_version", "native", "jvm_s", "request_s", "request_bytes"}``
+- ``{"event": "epoch", "epoch", "perplexity", "speed"}`` after each epoch
+- ``{"event": "done", "response_s", "response_bytes"}``, or
+- ``{"event": "error", "kind": "setup"|"input"|"java"|"internal", "message", "java_class", "stack"}``
+
+Request body: ``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
+"steps": int, "init_params": {name: array} or null, "probe": bool}``.
+Response body: for ``train`` the RunResult's fields; for ``trace`` ``{"trace": {Trace fields},
+"as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``.
+Java's own prints go to the worker's stdout, never to the event pipe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def _emit(pipe: TextIO, event: str, **fields: Any) -> None:
+    pipe.write(json.dumps({"event": event, **fields}) + "\n")
+    pipe.flush()
+
+
+def _serve(folder: Path, pipe: TextIO) -> None:
+    from djl_bridge.config import ConfigError, RunConfig
+    from djl_bridge.jvm import BridgeSetupError, JavaError
+    from djl_bridge.jvm.runtime import start
+    from djl_bridge.sides import wire
+
+    t0 = time.perf_counter()
+    request = wire.read(folder, "request")
+    request_s = time.perf_counter() - t0
+    request_bytes = (folder / "request.bin").stat().st_size
+    try:
+        cfg = RunConfig(**request["config"]).resolved()
+    except (ConfigError, TypeError) as exc:
+        _emit(pipe, "error", kind="input", message=str(exc))
+        return
+    try:
+        info = start(request["engine"])
+    except BridgeSetupError as exc:
+        _emit(pipe, "error", kind="setup", message=str(exc))
+        return
+    except Exception as exc:  # the engine's native library did not load: a missing part of the environment
+        _emit(pipe, "error", kind="setup", message=f"DJL's {request['engine']} engine did not start: {exc}")
+        return
+    _emit(pipe, "started", engine=info.engine, djl=info.djl_version, engine_version=info.engine_version,
+          native=info.libtorch_dir, jvm_s=info.started_in_s, request_s=request_s, request_bytes=request_bytes)
+
+    def on_epoch(epoch: int, ppl: float, speed: float) -> None:
+        _emit(pipe, "epoch", epoch=epoch, perplexity=ppl, speed=speed)
+
+    try:
+        body = _run(request, cfg, Path(request["data"]), on_epoch)
+    except JavaError as exc:
+        _emit(pipe, "error", kind="java", message=exc.message, java_class=exc.java_class, stack=exc.stack_trace)
+        return
+    except (ConfigError, ValueError) as exc:
+        _emit(pipe, "error", kind="input", message=str(exc))
+        return
+    t0 = time.perf_counter()
+    size = wire.write(folder, "response", body)
+    _emit(pipe, "done", response_s=time.perf_counter() - t0, response_bytes=size)
+
+
+def _run(request: dict, cfg, data: Path, on_epoch) -> Any:
+    from djl_bridge.jvm.djl_side import java_data, java_run, probe_as_published, run_djl
+
+    if request["op"] == "train":
+        return dataclasses.asdict(run_djl(cfg, data, on_epoch))
+    if request["op"] != "trace":
+        raise ValueError(f"unknown worker op {request['op']!r}")
+    as_published = None
+    if request.get("probe"):
+        failure = probe_as_published(cfg, data)
+        if failure is not None:
+            as_published = {"java_class": failure.java_class, "message": failure.message,
+                            "root_cause": failure.root_cause()}
+    setup, trace = java_data(cfg, data)
+    try:
+        java_run(setup, trace, cfg, request.get("init_params"), int(request["steps"]), on_epoch)
+    finally:
+        setup.manager.close()
+    return {"trace": trace, "as_published": as_published, "torch_imported": "torch" in sys.modules}
+
+
+def main(argv: list[str]) -> int:
+    folder, fd = Path(argv[0]), int(argv[1])
+    with os.fdopen(fd, "w", encoding="utf-8") as pipe:
+        try:
+            _serve(folder, pipe)
+        except Exception as exc:  # anything else: report it whole rather than die silently
+            _emit(pipe, "error", kind="internal", message=f"{type(exc).__name__}: {exc}",
+                  stack=traceback.format_exc())
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
