@@ -46,6 +46,9 @@ class RunConfig:
     layout_fix: bool = False
     bias: bool = False
     learn_boundary: bool = False
+    #: the DJL engine whose behaviours the port reproduces: "pytorch", or "mxnet" (MXNet's flat
+    #: recurrent-weight layout, params.mxnet_flat_weights, and gradients overwritten by each backward)
+    port_engine: str = "pytorch"
 
     def resolved(self) -> RunConfig:
         """The same config with the model's notebook defaults filled in, validated."""
@@ -64,6 +67,8 @@ class RunConfig:
             raise ConfigError("--bias and --learn-boundary apply to --model birnn-hand only")
         if cfg.offset is not None and not 0 <= cfg.offset < cfg.num_steps:
             raise ConfigError(f"--offset must be in [0, num_steps={cfg.num_steps}), got {cfg.offset}")
+        if cfg.port_engine not in ("pytorch", "mxnet"):
+            raise ConfigError(f"port engine must be pytorch or mxnet, got {cfg.port_engine!r}")
         if cfg.mode not in ("parity", "fast"):
             raise ConfigError(f"--mode must be parity or fast, got {cfg.mode!r}")
         return cfg

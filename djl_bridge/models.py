@@ -28,16 +28,34 @@ class RNNModel(nn.Module):
         self.kind, self.vocab_size = kind, vocab_size
         self.rnn = _LAYERS[kind](vocab_size, hidden, layers, bidirectional=bidirectional)
         self.linear = nn.Linear(hidden * (2 if bidirectional else 1), vocab_size)
+        #: "mxnet": the recurrent layer reads its weights as MXNet's fused op does (params.mxnet_flat_weights)
+        self.flat_layout = "libtorch"
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         inputs = one_hot_time_major(X, self.vocab_size)
-        if self.kind == "lstm":
+        if self.flat_layout == "mxnet":
+            Y, new_state = self._mxnet_layout_forward(inputs, state)
+        elif self.kind == "lstm":
             Y, (H, C) = self.rnn(inputs, None if state is None else tuple(state))
             new_state = [H, C]
         else:
             Y, H = self.rnn(inputs, None if state is None else state[0])
             new_state = [H]
         return self.linear(Y.reshape(-1, Y.shape[-1])), new_state
+
+    def _mxnet_layout_forward(self, inputs: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
+        from djl_bridge.params import mxnet_flat_weights  # params.py imports this module
+
+        rnn = self.rnn
+        shape = (rnn.num_layers * (2 if rnn.bidirectional else 1), inputs.shape[1], rnn.hidden_size)
+        hx = state if state is not None else [inputs.new_zeros(shape) for _ in range(2 if self.kind == "lstm" else 1)]
+        args = (mxnet_flat_weights(self), True, rnn.num_layers, 0.0, self.training, rnn.bidirectional, False)
+        if self.kind == "lstm":
+            Y, H, C = torch._VF.lstm(inputs, tuple(hx), *args)
+            return Y, [H, C]
+        op = torch._VF.gru if self.kind == "gru" else torch._VF.rnn_tanh
+        Y, H = op(inputs, hx[0], *args)
+        return Y, [H]
 
 
 def _rnn_step(X, H, W_xh, W_hh, b_h):
@@ -105,10 +123,19 @@ class RNNModelScratch(nn.Module):
 
 
 def build_model(name: str, vocab_size: int, hidden: int, layers: int = 1, bias: bool = False,
-                learn_boundary: bool = False) -> nn.Module:
+                learn_boundary: bool = False, engine: str = "pytorch") -> nn.Module:
     """A model by notebook name; ``layers`` applies to the concise models only
     ("deep-lstm" and "bilstm" use it as given, the notebooks use 2); ``bias`` and
-    ``learn_boundary`` to birnn-hand only."""
+    ``learn_boundary`` to birnn-hand only. ``engine="mxnet"`` makes a concise model read its
+    recurrent weights as MXNet's fused op does (``RNNModel.flat_layout``)."""
+    model = _build_model(name, vocab_size, hidden, layers, bias, learn_boundary)
+    if engine == "mxnet" and isinstance(model, RNNModel):
+        model.flat_layout = "mxnet"
+    return model
+
+
+def _build_model(name: str, vocab_size: int, hidden: int, layers: int, bias: bool,
+                 learn_boundary: bool) -> nn.Module:
     if name == "birnn-hand":
         from djl_bridge.birnn_hand import BiRnnHand  # it imports this module
         return BiRnnHand(vocab_size, hidden, bias, learn_boundary)

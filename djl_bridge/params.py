@@ -38,6 +38,39 @@ def djl_parameters(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
     return pairs
 
 
+def mxnet_flat_weights(model: RNNModel) -> list[torch.Tensor]:
+    """The recurrent weights as MXNet's fused RNN op reads them, in libtorch's per-layer order.
+
+    DJL 0.23's MXNet engine flattens the parameters in DJL's order (per layer: all WEIGHTs, then
+    all BIASes) and concatenates them into one vector; MXNet's op reads that vector as all
+    weights of every layer first (per layer and direction: i2h, h2h), then all biases in the same
+    order. With one layer the two orders agree; with more, every layer after the first and every
+    bias reads a shifted window of the vector. This returns those windows (views of one
+    concatenation, so gradients flow back to the DJL-named parameters exactly as on MXNet), as
+    ``[w_ih, w_hh, b_ih, b_hh]`` per layer and direction for ``torch._VF``'s recurrent ops.
+    """
+    rnn = model.rnn
+    flat = torch.cat([p.reshape(-1) for name, p in djl_parameters(model) if name.startswith("01rnn_")])
+    dirs = 2 if rnn.bidirectional else 1
+    gates_hidden = rnn.weight_ih_l0.shape[0]
+    weights, biases, offset = [], [], 0
+
+    def take(shape: tuple[int, ...]) -> torch.Tensor:
+        nonlocal offset
+        n = int(np.prod(shape))
+        out = flat[offset:offset + n].view(shape)
+        offset += n
+        return out
+
+    for layer in range(rnn.num_layers):
+        in_size = rnn.input_size if layer == 0 else rnn.hidden_size * dirs
+        for _ in range(dirs):
+            weights.append((take((gates_hidden, in_size)), take((gates_hidden, rnn.hidden_size))))
+    for _ in range(rnn.num_layers * dirs):
+        biases.append((take((gates_hidden,)), take((gates_hidden,))))
+    return [t for (w_ih, w_hh), (b_ih, b_hh) in zip(weights, biases) for t in (w_ih, w_hh, b_ih, b_hh)]
+
+
 def djl_names(model: nn.Module) -> list[str]:
     return [name for name, _ in djl_parameters(model)]
 
@@ -89,13 +122,14 @@ def init_djl_(model: nn.Module, generator: torch.Generator) -> None:
 
 
 def seeded_model(name: str, vocab_size: int, hidden: int, layers: int, seed: int, bias: bool = False,
-                 learn_boundary: bool = False) -> nn.Module:
-    """The model ``name`` with DJL's initialisation drawn from ``seed`` (what each side does on its own).
+                 learn_boundary: bool = False, engine: str = "pytorch") -> nn.Module:
+    """The model ``name`` with DJL's initialisation drawn from ``seed`` (what each side does on its own);
+    ``engine="mxnet"``: reading its recurrent weights as MXNet does (``models.build_model``).
 
     torch.nn modules draw their default initialisation from libtorch's global generator, which
     in this process is also DJL's (``Engine.setRandomSeed``): building them must not consume it.
     """
     with torch.random.fork_rng(devices=[]):
-        net = build_model(name, vocab_size, hidden, layers, bias, learn_boundary)
+        net = build_model(name, vocab_size, hidden, layers, bias, learn_boundary, engine)
     init_djl_(net, torch.Generator().manual_seed(seed))
     return net

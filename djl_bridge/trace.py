@@ -94,7 +94,8 @@ def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | N
     device = resolve_device(cfg.device)
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=trace.offset)
-    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary)
+    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary,
+                       cfg.port_engine)
     trace.init_own = to_djl(net)
     if init_params is not None:
         from_djl(net, init_params)
@@ -114,7 +115,8 @@ def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | N
     for epoch in range(cfg.epochs):
         needs_hook = trace.step1 is None or len(trace.step_losses) < steps
         ppl, speed = train_epoch_ch8(net, dataset.batches(device), cfg.lr, device, cfg.random_iter,
-                                     cfg.mode, hook if needs_hook else None)
+                                     cfg.mode, hook if needs_hook else None,
+                                     zero_scratch_grads=cfg.port_engine == "mxnet")
         trace.perplexities.append(ppl)
         trace.speeds.append(speed)
         if on_epoch is not None:

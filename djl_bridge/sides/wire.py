@@ -30,7 +30,7 @@ _ALIGN = 64
 
 def _encode(value: Any, arrays: dict[str, np.ndarray], key: str) -> Any:
     if isinstance(value, np.ndarray):
-        arrays[key] = np.ascontiguousarray(value)
+        arrays[key] = value if value.flags.c_contiguous else value.copy(order="C")  # keeps 0-d arrays 0-d
         return {"$array": key}
     if isinstance(value, np.generic):
         return _encode(np.asarray(value), arrays, key)
