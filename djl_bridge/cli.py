@@ -175,13 +175,26 @@ class _EpochProgress:
             self.bar = None
 
 
+def engine_option(f):
+    """`--engine`: which DJL engine the Java side runs on (djl_bridge/jvm/engines.py)."""
+    from djl_bridge.jvm.engines import ENGINES
+
+    return click.option(
+        "--engine", type=click.Choice(ENGINES), default="pytorch", show_default=True,
+        help="Java side's DJL engine: pytorch (DJL 0.35.1, sharing this process's libtorch), mxnet "
+             "(DJL 0.23 + MXNet 1.9, the notebook as published, in a worker process) or pytorch-native "
+             "(DJL 0.35.1 on its own libtorch, in a worker). With --impl python, mxnet makes the port "
+             "reproduce MXNet's behaviours.")(f)
+
+
 @cli.command()
 @click.option("--impl", type=click.Choice(["python", "djl"]), required=True,
               help="python: the PyTorch port; djl: the Java helpers on real DJL through JPype.")
+@engine_option
 @click.option("--out", type=click.Path(file_okay=False), default="runs/train", show_default=True,
               help="Folder for metrics.json and perplexity.png.")
 @run_options
-def train(impl: str, out: str, **kwargs) -> None:
+def train(impl: str, engine: str, out: str, **kwargs) -> None:
     """Train the notebook's model on one side and print the notebook's final lines.
 
     Writes OUT/metrics.json (config, per-epoch perplexity and tokens/s, vocabulary, offset,
@@ -190,10 +203,12 @@ def train(impl: str, out: str, **kwargs) -> None:
     from djl_bridge import runs
 
     cfg, data = _config(kwargs)
+    if engine == "mxnet" and cfg.layout_fix:
+        raise InputError("--layout-fix is for DJL's PyTorch engines; on MXNet the notebook's bi-LSTM runs as published")
     out_dir = _out_dir(out)
-    progress = _EpochProgress(cfg.epochs, f"{impl} {cfg.model}")
+    progress = _EpochProgress(cfg.epochs, f"{impl} {cfg.model}" + (f" ({engine})" if engine != "pytorch" else ""))
     try:
-        result = _run_side(impl, cfg, data, progress)
+        result = _run_side(impl, cfg, data, progress, engine)
     finally:
         progress.close()
     for line in result.printed_lines():
@@ -204,17 +219,23 @@ def train(impl: str, out: str, **kwargs) -> None:
     click.echo(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'perplexity.png'}", err=True)
 
 
-def _run_side(impl: str, cfg, data, progress):
+def _run_side(impl: str, cfg, data, progress, engine: str = "pytorch"):
     from djl_bridge import runs
 
     if impl == "python":
-        return runs.run_python(cfg, data, progress)
+        from djl_bridge.parity.cross_engine import port_config
+
+        return runs.run_python(port_config(cfg, engine), data, progress)
     from djl_bridge.config import ConfigError
     from djl_bridge.jvm import BridgeSetupError, JavaError
     from djl_bridge.jvm.djl_side import run_djl
     from djl_bridge.parity.divergences import failure_cause
 
     try:
+        if engine != "pytorch":
+            from djl_bridge.sides import worker
+
+            return worker.train(engine, cfg, data, progress)[0]
         return run_djl(cfg, data, progress)
     except ConfigError as exc:
         raise InputError(str(exc)) from None
@@ -234,9 +255,10 @@ def _run_side(impl: str, cfg, data, progress):
               help="Folder for report.json, report.md and report.html.")
 @click.option("--concurrent", is_flag=True,
               help="Train the two sides at once, each with half the CPU threads (see `bench --sides`).")
+@engine_option
 @run_options
 @click.pass_context
-def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: bool, **kwargs) -> None:
+def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: bool, engine: str, **kwargs) -> None:
     """Run the notebook on DJL and on the PyTorch port from one start; compare every stage.
 
     \b
@@ -256,7 +278,7 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: boo
     Short by default (--epochs 5); both sides run on the CPU. OUT is replaced whole at the end.
     """
     from djl_bridge.config import ConfigError
-    from djl_bridge.jvm import BridgeSetupError
+    from djl_bridge.jvm import BridgeSetupError, JavaError
     from djl_bridge.parity.engine import compare as run_compare
     from djl_bridge.parity.report import stage_rows, write_report
 
@@ -277,12 +299,22 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: boo
             bars[side].close()
 
     try:
-        report = run_compare(cfg, data, init, steps, progress=lambda m: click.echo(m, err=True),
-                             epoch_progress=epoch_done, concurrent=concurrent)
+        if engine == "pytorch":
+            report = run_compare(cfg, data, init, steps, progress=lambda m: click.echo(m, err=True),
+                                 epoch_progress=epoch_done, concurrent=concurrent)
+        else:
+            if concurrent:
+                raise ConfigError("--concurrent is for --engine pytorch; a worker engine runs one side at a time")
+            from djl_bridge.parity.cross_engine import compare_engine
+
+            report = compare_engine(cfg, data, engine, init, steps, progress=lambda m: click.echo(m, err=True),
+                                    epoch_progress=epoch_done)
     except ConfigError as exc:
         raise InputError(str(exc)) from None
     except BridgeSetupError as exc:
         raise SetupFailure(str(exc)) from None
+    except JavaError as exc:
+        raise click.ClickException(f"the Java side failed: {exc.root_cause()}") from None
     finally:
         for bar in bars.values():
             bar.close()

@@ -153,9 +153,11 @@ def _input_shape(cfg: RunConfig) -> Any:
 
 
 def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[str, np.ndarray] | None,
-             steps: int, on_epoch: EpochCallback | None = None, on_init: Callable[[], None] | None = None) -> Trace:
+             steps: int, on_epoch: EpochCallback | None = None, on_init: Callable[[], None] | None = None,
+             discard_stop_gradient: bool = False) -> Trace:
     """Initialise from the seed (DJL's lazy init), take ``init_params`` when given, train step by step, record.
-    ``on_init()`` hears when ``trace.init_params`` is set, before training."""
+    ``on_init()`` hears when ``trace.init_params`` is set, before training. ``discard_stop_gradient``:
+    carry the state as the published loop does (its stopGradient() result dropped) instead of detached."""
     cfg = cfg.resolved()
     Params = jclass(BRIDGE + "Params")
     with java_call():
@@ -170,6 +172,7 @@ def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[s
             on_init()
         session = jclass(BRIDGE + "TrainSession")(setup.net, setup.dataset, cfg.lr, setup.device,
                                                   cfg.random_iter, setup.manager)
+        session.setDiscardStopGradient(discard_stop_gradient)
         try:
             for _ in range(cfg.epochs):
                 session.beginEpoch()

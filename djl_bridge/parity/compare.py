@@ -134,12 +134,13 @@ def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
 
 def compare_stage(stage: str, java: np.ndarray | Mapping[str, np.ndarray] | Sequence,
                   python: np.ndarray | Mapping[str, np.ndarray] | Sequence, mode: str,
-                  index_name: str = "") -> StageResult:
+                  index_name: str = "", tol: Tolerance | None = None) -> StageResult:
     """Compare one stage (an array, a name→array mapping, or a sequence) and give its verdict.
 
     ``index_name`` names the leading axis of a 1-d series (``step``, ``epoch``) in ``first_bad``.
+    ``tol`` overrides the policy's tolerance (the cross-engine envelope, ``parity/cross_engine.py``).
     """
-    tol = tolerance_for(stage, mode)
+    tol = tol or tolerance_for(stage, mode)
     result = StageResult(stage, IDENTICAL, tol.describe())
     if isinstance(java, Mapping):
         if list(java) != list(python):

@@ -36,8 +36,12 @@ class Tolerance:
 
 
 def tolerance_for(stage: str, mode: str) -> Tolerance:
-    """The declared tolerance of ``stage`` when the Python side runs in ``mode``."""
-    if mode not in ("parity", "fast"):
+    """The declared tolerance of ``stage`` when the Python side runs in ``mode``.
+
+    ``mode`` ``engine:<engine>`` is a comparison across engines (``parity/cross_engine.py``):
+    there the float stages of a run take :func:`envelope_tolerance` instead.
+    """
+    if mode not in ("parity", "fast") and not mode.startswith("engine:"):
         raise ValueError(f"unknown mode {mode!r}")
     if stage in DATA_STAGES:
         return Tolerance(exact=True)
@@ -46,3 +50,12 @@ def tolerance_for(stage: str, mode: str) -> Tolerance:
         return Tolerance()
     divergence, bound = found
     return Tolerance(bound=bound, cause=divergence.name)
+
+
+def envelope_tolerance(stage: str, mode: str, allowed: float) -> tuple[Tolerance, Tolerance]:
+    """A float stage across engines: within ``allowed`` (FACTOR × the calibrated envelope of this run,
+    ``parity/envelope.py``), and never beyond the cap of the registered cause (``engine-rounding``)."""
+    found = bound_for(stage, mode)
+    cause = found[0].name if found else None
+    envelope = Tolerance(bound=Bound(atol=allowed), cause=cause)
+    return envelope, Tolerance(bound=found[1], cause=cause) if found else Tolerance()

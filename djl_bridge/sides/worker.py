@@ -11,8 +11,9 @@ last report (start-up, each epoch), or it is killed (SIGTERM to its process grou
 a grace period) and reaped. A crash, a hang or a missing native library becomes
 :class:`WorkerFailed` (a :class:`BridgeSetupError`: exit 3) with the worker's own last words; a
 Java exception inside the worker becomes the same :class:`JavaError` as in-process. SIGTERM and
-Ctrl-C in the parent kill the worker too; should the parent die outright, the kernel sends the
-worker SIGKILL (``PR_SET_PDEATHSIG``).
+Ctrl-C in the parent (``djl_bridge/signals.py`` raises them as exceptions) unwind through the
+``finally`` that kills the worker; should the parent die outright, the kernel sends the worker
+SIGKILL (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -89,20 +90,6 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-@contextlib.contextmanager
-def _parent_signals_raise() -> Iterator[None]:
-    """SIGTERM in the parent raises SystemExit(143) so the ``finally`` that kills the worker runs."""
-    try:
-        old = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
 def _kill(proc: subprocess.Popen) -> None:
     """Stop the worker's process group, SIGTERM then SIGKILL, and reap it."""
     if proc.poll() is not None:
@@ -154,24 +141,23 @@ def run_worker(engine: str, request: dict, on_event: Callable[[dict], None] | No
         env = {k: v for k, v in os.environ.items() if k != "PYTORCH_LIBRARY_PATH"}
         env["DJL_PARITY_JVM_ERROR_FILE"] = str(folder / "hs_err_pid%p.log")
         log = open(folder / "worker.log", "wb")
-        with _parent_signals_raise():
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "djl_bridge.sides.worker_main", str(folder), str(write_fd)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env,
-                pass_fds=(write_fd,), start_new_session=True, preexec_fn=_die_with_parent)
-            log.close()
-            os.close(write_fd)
-            write_fd = -1
-            last = _follow(proc, read_fd, timeout, stats, t_start, on_event, folder)
-            if last.get("event") == "error":
-                _raise_reported(engine, last, folder)
-            t0 = time.perf_counter()
-            body = wire.read(folder, "response")
-            stats.response_read_s = time.perf_counter() - t0
-            try:
-                proc.wait(_GRACE_S * 10)
-            except subprocess.TimeoutExpired:
-                pass  # the answer is in; a JVM slow to shut down is stopped below
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "djl_bridge.sides.worker_main", str(folder), str(write_fd)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env,
+            pass_fds=(write_fd,), start_new_session=True, preexec_fn=_die_with_parent)
+        log.close()
+        os.close(write_fd)
+        write_fd = -1
+        last = _follow(proc, read_fd, timeout, stats, t_start, on_event, folder)
+        if last.get("event") == "error":
+            _raise_reported(engine, last, folder)
+        t0 = time.perf_counter()
+        body = wire.read(folder, "response")
+        stats.response_read_s = time.perf_counter() - t0
+        try:
+            proc.wait(_GRACE_S * 10)
+        except subprocess.TimeoutExpired:
+            pass  # the answer is in; a JVM slow to shut down is stopped below
         stats.total_s = time.perf_counter() - t_start
         return body, stats
     finally:
@@ -264,12 +250,23 @@ class WorkerTrace:
 
 
 def trace(engine: str, cfg: RunConfig, data: Path, init_params: dict[str, np.ndarray] | None, steps: int,
-          probe: bool = False, on_epoch: EpochCallback | None = None,
-          timeout: float | None = None) -> WorkerTrace:
-    """The Java side's trace on ``engine`` (data stages, step 1, losses, perplexities, final state)."""
+          probe: bool = False, on_epoch: EpochCallback | None = None, timeout: float | None = None,
+          discard_stop_gradient: bool = False, on_event: Callable[[dict], None] | None = None) -> WorkerTrace:
+    """The Java side's trace on ``engine`` (data stages, step 1, losses, perplexities, final state).
+
+    ``on_event`` hears every worker event (``on_epoch`` only the epochs).
+    """
     request = {"op": "trace", **_config_body(cfg, data), "steps": steps, "init_params": init_params,
-               "probe": probe}
-    body, stats = run_worker(engine, request, _epochs(on_epoch), timeout)
+               "probe": probe, "discard_stop_gradient": discard_stop_gradient}
+    epochs = _epochs(on_epoch)
+
+    def heard(event: dict) -> None:
+        if on_event is not None:
+            on_event(event)
+        if epochs is not None:
+            epochs(event)
+
+    body, stats = run_worker(engine, request, heard, timeout)
     t = body["trace"]
     t["batches_x"], t["batches_y"] = np.asarray(t["batches_x"]), np.asarray(t["batches_y"])
     tr = wire.rebuild(Trace, t, {"step1": StepTrace})

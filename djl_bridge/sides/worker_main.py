@@ -5,13 +5,13 @@ It reads the ``request`` message from FOLDER (format: ``sides/wire.py``), runs t
 trace-building code as the in-process side (``jvm/djl_side.py``), writes the ``response``
 message there and reports on the event pipe EVENT_FD, one JSON object per line:
 
-- ``{"event": "started", "engine", "djl", "engine_version", "native", "jvm_s", "request_s", "request_bytes"}``
+- ``{"event": "started", "pid", "engine", "djl", "engine_version", "native", "jvm_s", "request_s", "request_bytes"}``
 - ``{"event": "epoch", "epoch", "perplexity", "speed"}`` after each epoch
 - ``{"event": "done", "response_s", "response_bytes"}``, or
 - ``{"event": "error", "kind": "setup"|"input"|"java"|"internal", "message", "java_class", "stack"}``
 
 Request body: ``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
-"steps": int, "init_params": {name: array} or null, "probe": bool}``.
+"steps": int, "init_params": {name: array} or null, "probe": bool, "discard_stop_gradient": bool}``.
 Response body: for ``train`` the RunResult's fields; for ``trace`` ``{"trace": {Trace fields},
 "as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``.
 Java's own prints go to the worker's stdout, never to the event pipe.
@@ -57,7 +57,7 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     except Exception as exc:  # the engine's native library did not load: a missing part of the environment
         _emit(pipe, "error", kind="setup", message=f"DJL's {request['engine']} engine did not start: {exc}")
         return
-    _emit(pipe, "started", engine=info.engine, djl=info.djl_version, engine_version=info.engine_version,
+    _emit(pipe, "started", pid=os.getpid(), engine=info.engine, djl=info.djl_version, engine_version=info.engine_version,
           native=info.libtorch_dir, jvm_s=info.started_in_s, request_s=request_s, request_bytes=request_bytes)
 
     def on_epoch(epoch: int, ppl: float, speed: float) -> None:
@@ -91,7 +91,8 @@ def _run(request: dict, cfg, data: Path, on_epoch) -> Any:
                             "root_cause": failure.root_cause()}
     setup, trace = java_data(cfg, data)
     try:
-        java_run(setup, trace, cfg, request.get("init_params"), int(request["steps"]), on_epoch)
+        java_run(setup, trace, cfg, request.get("init_params"), int(request["steps"]), on_epoch,
+                 bool(request.get("discard_stop_gradient")))
     finally:
         setup.manager.close()
     return {"trace": trace, "as_published": as_published, "torch_imported": "torch" in sys.modules}

@@ -30,6 +30,7 @@ public class TrainSession implements AutoCloseable {
     private final Ch8Setup setup;
     private Ch8Epoch epoch;
     private boolean capture;
+    private boolean discardStopGradient;
     private StepRecord last;
 
     public TrainSession(
@@ -55,6 +56,12 @@ public class TrainSession implements AutoCloseable {
                 new Ch8Epoch(
                         net, dataset, setup.loss, setup.updater, device, useRandomIter, manager);
         epoch.setObserver(new Recorder());
+        epoch.setDiscardStopGradient(discardStopGradient);
+    }
+
+    /** Train as published: the carried state's stopGradient() result is dropped (see Ch8Epoch). */
+    public void setDiscardStopGradient(boolean discard) {
+        this.discardStopGradient = discard;
     }
 
     /** Trains on the next batch; false when the epoch is exhausted. */

@@ -48,6 +48,7 @@ public final class Ch8Epoch {
     private float lastLoss = Float.NaN;
     private Observer observer;
     private boolean finished;
+    private boolean discardStopGradient;
 
     public Ch8Epoch(
             Object net,
@@ -71,6 +72,14 @@ public final class Ch8Epoch {
 
     public void setObserver(Observer observer) {
         this.observer = observer;
+    }
+
+    /**
+     * As published: call stopGradient() on the carried state and drop its result, so the state
+     * stays attached to the previous batch's graph (off by default: the state is detached).
+     */
+    public void setDiscardStopGradient(boolean discard) {
+        this.discardStopGradient = discard;
     }
 
     public float lastLoss() {
@@ -102,6 +111,10 @@ public final class Ch8Epoch {
         if (fromBoundary) {
             // first batch, or random sampling: fresh zero state (scratch model only)
             state = ((RNNModelScratch) net).beginState((int) X.getShape().get(0), device);
+        } else if (state != null && discardStopGradient) {
+            for (NDArray s : state) {
+                s.stopGradient(); // the published loop's call; its result is dropped
+            }
         } else if (state != null) {
             // Sequential carry-over: detach the previous batch's state (docs/notebook.md, "Training").
             // QUIRK kept: a concise model keeps its state across batches even with random

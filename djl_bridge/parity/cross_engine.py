@@ -1,0 +1,227 @@
+"""The comparison across engines: our Java helpers on another DJL engine (in a worker) against the port.
+
+The Java side runs in a worker (``sides/worker.py``) on ``mxnet`` (DJL 0.23 + MXNet 1.9, the
+notebook as published) or ``pytorch-native`` (DJL 0.35.1 on its own libtorch). The port follows
+that engine's behaviours (``RunConfig.port_engine``). Stages:
+
+- ``java.as_published``: the model exactly as published runs on the engine (bi-LSTM only);
+- the data stages, exact;
+- ``init.independent``: each side's own seeded initial weights (engines draw different numbers);
+- ``init.transfer``: the Java side's weights moved to the port, exact;
+- ``layout.step1_logits`` (MXNet): the port reading DJL's parameters by name, as libtorch would,
+  against MXNet's logits: shows whether MXNet's fused op reads the flat vector differently;
+- step 1, every step's loss, every epoch's perplexity and the final parameters, judged against
+  the calibrated envelope (``parity/envelope.py``);
+- predictions: exact; a difference is explained when the runs stayed within the envelope.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from djl_bridge.config import ConfigError, RunConfig
+from djl_bridge.parity import envelope as env
+from djl_bridge.parity.compare import EXPLAINED, FAILED, IDENTICAL, StageResult, compare_stage
+from djl_bridge.parity.report import Report
+from djl_bridge.parity.tolerances import Tolerance, envelope_tolerance
+from djl_bridge.trace import Trace, python_data, python_run
+
+Progress = Callable[[str], None]
+EpochProgress = Callable[[str, int, float, float], None]
+
+
+def _mode(engine: str) -> str:
+    return f"engine:{engine}"
+
+
+def port_config(cfg: RunConfig, engine: str) -> RunConfig:
+    """The port's config for a comparison with ``engine``: it reproduces that engine's behaviours."""
+    return replace(cfg, port_engine="mxnet" if engine == "mxnet" else "pytorch")
+
+
+def djl_order_logits(cfg: RunConfig, trace: Trace) -> np.ndarray:
+    """The port's step-1 logits from the Java side's weights, read by name in libtorch's layout."""
+    import torch
+
+    from djl_bridge.models import build_model
+    from djl_bridge.params import from_djl
+
+    net = build_model(cfg.model, len(trace.vocab), cfg.hidden, cfg.layers)
+    from_djl(net, trace.init_params)
+    with torch.no_grad():
+        logits, _ = net(torch.from_numpy(trace.batches_x[0]))
+    return logits.numpy()
+
+
+def _resolution(values) -> float:
+    """One float32 ULP of the largest magnitude in ``values``: the finest difference a stage can show."""
+    if isinstance(values, dict):
+        return max(_resolution(v) for v in values.values())
+    m = float(np.max(np.abs(np.asarray(values, np.float64)), initial=0.0))
+    return float(np.spacing(np.float32(m)))
+
+
+def _judged(stage: str, java, python, bound: float, mode: str, index_name: str = "") -> StageResult:
+    """Within ``bound`` (the run's envelope) and within the registered cause's cap."""
+    envelope, cap = envelope_tolerance(stage, mode, bound)
+    r = compare_stage(stage, java, python, mode, index_name, tol=envelope)
+    r.tolerance = f"envelope: |Δ| ≤ {bound:.3g}"
+    capped = compare_stage(stage, java, python, mode, index_name, tol=cap)
+    if capped.status == FAILED and r.passed:
+        r.status, r.first_bad = FAILED, capped.first_bad
+        r.note = f"beyond the cap of {cap.cause}: {cap.describe()}"
+    return r
+
+
+def _series(stage: str, java: list[float], python: list[float], bounds: list[float], floors: list[float],
+            mode: str, index_name: str) -> StageResult:
+    """A per-step or per-epoch series: entry i within FACTOR × max(envelope_i, floor_i)."""
+    limits = [max(b, f) for b, f in zip(bounds, floors)]
+    j = env.judge_series(java, python, limits, index_name)
+    r = _judged(stage, java, python, float("inf"), mode, index_name)
+    r.tolerance = f"envelope × {env.FACTOR:g} (≤ {j.bound:.3g})" if j.bound is not None else "envelope"
+    r.first_bad = j.first_out
+    r.note = j.note
+    if not j.within:
+        r.status, r.cause = FAILED, None
+    elif r.status == FAILED:  # within the envelope, beyond the cause's cap
+        r.cause = None
+    return r
+
+
+def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str) -> list[StageResult]:
+    """The run stages after ``init.transfer``, judged against the envelope calibrated for ``cfg``."""
+    mode = _mode(engine)
+    envl = env.find(port_config(cfg, engine).as_dict())
+    j, p = java.step1, python.step1
+    assert j is not None and p is not None
+    stage_pairs = [("step1.logits", j.logits, p.logits), ("step1.state", j.state, p.state),
+                   ("step1.loss", j.loss, p.loss), ("step1.grads", j.grads, p.grads),
+                   ("step1.grad_norm", j.grad_norm, p.grad_norm),
+                   ("step1.clipped_grads", j.clipped_grads, p.clipped_grads),
+                   ("step1.params_after", j.params_after, p.params_after)]
+    if envl is None:
+        missing = StageResult("envelope", FAILED, "calibrated", note=(
+            f"no envelope calibrated for {env.config_key(port_config(cfg, engine).as_dict())}; run "
+            "scripts/calibrate_envelope.py with this config"))
+        return [missing]
+    out = []
+    # Floors: one engine's reductions sum a step's rows in another order; the float32 error of a
+    # sum of n terms grows like sqrt(n) ULP of its magnitude. Forward stages (no long sums over
+    # rows) get one ULP; the loss and everything downstream of its gradient sqrt(rows) ULP per step.
+    rows_ulps = float(np.sqrt(cfg.batch_size * cfg.num_steps))
+    grad_floor = rows_ulps * _resolution(j.grads)
+    floors = {"step1.logits": _resolution(j.logits), "step1.state": _resolution(j.state),
+              "step1.loss": rows_ulps * _resolution(j.loss), "step1.grads": grad_floor,
+              "step1.grad_norm": rows_ulps * _resolution(j.grad_norm), "step1.clipped_grads": grad_floor,
+              "step1.params_after": grad_floor * cfg.lr}
+    for stage, a, b in stage_pairs:
+        out.append(_judged(stage, a, b, env.FACTOR * max(envl.step1_abs[stage], floors[stage]), mode))
+    loss_floors = [rows_ulps * float(np.spacing(np.float32(abs(x)))) for x in java.step_losses]
+    out.append(_series("steps.loss", java.step_losses, python.step_losses, envl.step_loss_abs, loss_floors, mode,
+                       "step"))
+    ppl_floors = [x * rows_ulps * float(np.spacing(np.float32(np.log(x)))) for x in java.perplexities]
+    out.append(_series("epochs.perplexity", java.perplexities, python.perplexities, envl.epoch_ppl_abs, ppl_floors,
+                       mode, "epoch"))
+    e = len(java.perplexities) - 1
+    if e < len(envl.epoch_params_abs):
+        steps_run = (e + 1) * len(java.batches_x)
+        bound = max(envl.epoch_params_abs[e], grad_floor * cfg.lr * steps_run)
+        judged = env.judge_arrays(java.final_params, python.final_params, bound)
+        r = _judged("final.params", java.final_params, python.final_params, env.FACTOR * bound, mode)
+        r.note = judged.note
+    else:
+        r = StageResult("final.params", FAILED, "envelope", note=(
+            f"the envelope covers {len(envl.epoch_params_abs)} epoch(s); this run has {e + 1}"))
+    out.append(r)
+    preds = compare_stage("predictions", [java.predictions[k] for k in sorted(java.predictions)],
+                          [python.predictions[k] for k in sorted(python.predictions)], mode)
+    if preds.status == FAILED and all(s.passed for s in out):
+        preds.status, preds.cause = EXPLAINED, "engine-rounding"
+        preds.note = "greedy argmax over logits that differ within the envelope"
+    out.append(preds)
+    return out
+
+
+def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", steps: int = 20,
+                   progress: Progress | None = None, epoch_progress: EpochProgress | None = None,
+                   timeout: float | None = None) -> Report:
+    """Run the notebook on ``engine`` (in a worker) and on the port from one start; compare every stage."""
+    from djl_bridge.jvm.djl_side import deviations_of
+    from djl_bridge.parity.engine import _data_stages, _side
+    from djl_bridge.sides import worker
+
+    say = progress or (lambda _msg: None)
+    cfg = replace(cfg.resolved(), device="cpu")
+    if cfg.random_iter:
+        raise ConfigError("compare follows the notebook's sequential sampling; drop --random-iter")
+    if engine == "mxnet" and cfg.layout_fix:
+        raise ConfigError("--layout-fix is for DJL's PyTorch engines; on MXNet the notebook's bi-LSTM runs as published")
+    if init not in ("java", "python"):
+        raise ConfigError(f"--init must be java or python, got {init!r}")
+    mode = _mode(engine)
+    port_cfg = port_config(cfg, engine)
+    probe = cfg.model == "bilstm" and not cfg.layout_fix
+    python_init = None
+    if init == "python":  # the port goes first, so the offset is chosen here (Java's is unseeded anyway)
+        cfg = replace(cfg, offset=cfg.offset if cfg.offset is not None else random.randrange(cfg.num_steps))
+        say(f"python: initialise, train {cfg.epochs} epoch(s)")
+        python = python_data(cfg, data, cfg.offset)
+        python_run(python, port_cfg, data, None, steps, _side(epoch_progress, "python"))
+        python_init = python.init_params
+    say(f"java ({engine} worker): text, data, {'own' if init == 'java' else 'python'} initial weights, "
+        f"train {cfg.epochs} epoch(s)")
+    wt = worker.trace(engine, cfg, data, python_init, steps, probe, _side(epoch_progress, "java"), timeout)
+    java = wt.trace
+    if init == "java":
+        say(f"python: same weights, train {cfg.epochs} epoch(s) (offset {java.offset}, read back from Java)")
+        python = python_data(cfg, data, java.offset)
+        python_run(python, port_cfg, data, java.init_params, steps, _side(epoch_progress, "python"))
+    stages = []
+    if probe:
+        stages.append(_as_published(wt.as_published))
+    stages += _data_stages(java, python, "parity")
+    stages.append(_independent_init(java, python, mode))
+    stages.append(compare_stage("init.transfer", java.init_params, python.init_params, "parity"))
+    if engine == "mxnet" and not cfg.model.endswith("-scratch"):
+        stages.append(compare_stage("layout.step1_logits", java.step1.logits, djl_order_logits(cfg, java), mode))
+    stages += engine_stages(cfg, java, python, engine)
+    s = wt.stats
+    environment = {
+        "Java side": f"worker process, DJL {s.djl}, engine {engine} {s.engine_version}", "native library": s.native,
+        "worker start (spawn to engine ready)": f"{s.spawn_to_started_s:.2f} s (JVM {s.jvm_s:.2f} s)",
+        "worker transfer": f"{(s.request_bytes + s.response_bytes) / 1e6:.1f} MB at {s.transfer_gb_s():.2f} GB/s",
+        "torch imported in the worker": str(wt.torch_imported), "mode": cfg.mode,
+        "port emulates": port_cfg.port_engine,
+        "java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}", "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}",
+    }
+    report_cfg = {**cfg.as_dict(), "offset": java.offset, "engine": engine}
+    return Report(report_cfg, init, stages, environment, java.perplexities, python.perplexities,
+                  java.step_losses, python.step_losses,
+                  {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions},
+                  deviations_of(cfg))
+
+
+def _independent_init(java: Trace, python: Trace, mode: str) -> StageResult:
+    """Each side's own weights from the seed: equal, or within a registered cause's bound (MXNet's generator)."""
+    r = compare_stage("init.independent", java.init_own, python.init_own, mode)
+    if r.status == FAILED:  # data stages are exact; a registered cause may still account for the difference
+        from djl_bridge.parity.divergences import bound_for
+
+        found = bound_for("init.independent", mode)
+        if found is not None:
+            r = compare_stage("init.independent", java.init_own, python.init_own, mode,
+                              tol=Tolerance(bound=found[1], cause=found[0].name))
+    return r
+
+
+def _as_published(failure: dict | None) -> StageResult:
+    if failure is None:
+        return StageResult("java.as_published", IDENTICAL, "runs", cause=None,
+                           note="the published bi-LSTM trains on this engine as published")
+    return StageResult("java.as_published", FAILED, "runs", note=f"fails: {failure['root_cause'][:300]}")

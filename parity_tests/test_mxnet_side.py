@@ -1,0 +1,148 @@
+"""The notebook's own engine: our Java helpers on DJL 0.23 + MXNet in a worker, against the port.
+
+Real worker processes, real JVMs, real MXNet 1.9; small configs (hidden 32, 2,000 tokens).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from djl_bridge.config import RunConfig
+from djl_bridge.parity.compare import EXPLAINED, IDENTICAL, PASSING, WITHIN
+
+SMALL = dict(hidden=32, max_tokens=2000, epochs=3, offset=3, device="cpu")
+_reports: dict[str, object] = {}
+
+
+def _mxnet_compare(model: str, data_file: Path):
+    """compare --engine mxnet on a small config, once per model per session."""
+    if model not in _reports:
+        from djl_bridge.parity.cross_engine import compare_engine
+
+        _reports[model] = compare_engine(RunConfig(model=model, **SMALL), data_file, "mxnet")
+    return _reports[model]
+
+
+def _stage(report, name: str):
+    return next(s for s in report.stages if s.stage == name)
+
+
+@pytest.mark.parametrize("model", ["bilstm", "lstm", "gru", "rnn-scratch", "lstm-scratch"])
+def test_mxnet_side_matches_the_port_within_the_envelope(model, data_file):
+    report = _mxnet_compare(model, data_file)
+    bad = [(s.stage, s.status, s.first_bad, s.note) for s in report.stages if not s.passed]
+    assert report.passed, bad
+    for name in ("lines", "vocab", "corpus", "batches.x", "batches.y", "init.params"):
+        assert _stage(report, name).status == IDENTICAL
+    # a real cross-engine comparison: the engines do round differently somewhere
+    assert any(s.status == WITHIN and s.cause == "engine-rounding" for s in report.stages)
+
+
+def test_mxnet_draws_other_initial_weights_from_the_same_seed(data_file):
+    stage = _stage(_mxnet_compare("lstm", data_file), "init.independent")
+    assert stage.status == EXPLAINED and stage.cause == "mxnet-random-init"
+    assert stage.mismatched > 0.9 * stage.count
+
+
+def test_mxnet_reads_two_layer_weights_in_its_own_flat_layout(data_file):
+    """(a) DJL 0.23's flat vector vs MXNet's fused RNN op: scrambled for 2 layers, not for 1."""
+    two = _mxnet_compare("bilstm", data_file)
+    scrambled = _stage(two, "layout.step1_logits")
+    assert scrambled.status == EXPLAINED and scrambled.cause == "mxnet-rnn-flat-layout"
+    assert scrambled.max_abs > 1e-6  # far beyond rounding: other weights were read
+    emulated = _stage(two, "step1.logits")  # the port reading MXNet's layout
+    assert emulated.status in (IDENTICAL, WITHIN) and emulated.max_abs < 1e-9
+    one = _stage(_mxnet_compare("lstm", data_file), "layout.step1_logits")
+    assert one.status in (IDENTICAL, WITHIN)  # one layer: the two orders agree
+
+
+def test_mxnet_loss_rounding_and_identical_update_sequence(data_file):
+    """(c) Same logits, different loss bits (MXNet's log_softmax/mean); the same clipping and SGD arithmetic."""
+    import torch
+
+    from djl_bridge.sides import worker
+    from djl_bridge.training import loss_fn
+
+    cfg = RunConfig(model="bilstm", **SMALL).resolved()
+    t = worker.trace("mxnet", replace(cfg, epochs=1), data_file, None, 1).trace
+    s = t.step1
+    y = torch.from_numpy(t.batches_y[0]).T.reshape(-1)
+    port_loss = np.float32(loss_fn(torch.from_numpy(s.logits), y, "parity").item())
+    ulps = abs(int(port_loss.view(np.int32)) - int(np.float32(s.loss).view(np.int32)))
+    assert 0 < ulps <= 16, ulps  # the same logits: MXNet's softmax cross-entropy rounds otherwise
+    assert s.grad_norm < 1  # step 1 is not clipped: the clipped gradients are the gradients, bit for bit
+    for name in s.grads:
+        np.testing.assert_array_equal(s.clipped_grads[name], s.grads[name])
+    for name in s.grads:  # MXNet's sgd_update (no weight decay, rescale 1) is w - lr*g, as on libtorch
+        expected = (t.init_params[name] - np.float32(cfg.lr) * s.clipped_grads[name]).astype(np.float32)
+        np.testing.assert_array_equal(s.params_after[name], expected)
+
+
+def test_worker_never_imports_torch_and_parent_never_maps_mxnet(data_file):
+    from djl_bridge.sides import worker
+
+    cfg = RunConfig(model="rnn-scratch", **{**SMALL, "epochs": 1})
+    wt = worker.trace("mxnet", cfg, data_file, None, 2)
+    assert wt.torch_imported is False
+    assert "libmxnet" in wt.stats.native
+    maps = Path("/proc/self/maps").read_text()
+    assert "libmxnet" not in maps
+    assert str(Path(wt.stats.native).parent) not in maps  # nor anything else from MXNet's native folder
+
+
+def test_killing_the_worker_mid_run_is_a_clear_error(data_file):
+    from djl_bridge.sides import worker
+
+    pid = {}
+
+    def on_event(event: dict) -> None:
+        if event["event"] == "started":
+            pid["worker"] = event["pid"]
+        if event["event"] == "epoch" and event["epoch"] == 1:
+            os.kill(pid["worker"], signal.SIGKILL)
+
+    cfg = RunConfig(model="lstm", **{**SMALL, "epochs": 3})
+    t0 = time.monotonic()
+    with pytest.raises(worker.WorkerFailed, match="was killed by SIGKILL before answering"):
+        worker.trace("mxnet", cfg, data_file, None, 2, timeout=120, on_event=on_event)
+    assert time.monotonic() - t0 < 120
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid["worker"], 0)  # reaped, not a zombie
+
+
+def test_a_hung_worker_is_stopped_after_the_timeout(data_file):
+    from djl_bridge.sides import worker
+
+    pid = {}
+
+    def on_event(event: dict) -> None:
+        if event["event"] == "started":
+            pid["worker"] = event["pid"]
+            os.kill(event["pid"], signal.SIGSTOP)  # a worker that never answers again
+
+    cfg = RunConfig(model="lstm", **{**SMALL, "epochs": 1})
+    t0 = time.monotonic()
+    with pytest.raises(worker.WorkerFailed, match="sent nothing for 5 s"):
+        worker.trace("mxnet", cfg, data_file, None, 2, timeout=5, on_event=on_event)
+    assert time.monotonic() - t0 < 30
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid["worker"], 0)
+
+
+def test_missing_engine_build_is_exit_3(tmp_path, data_file):
+    env = {**os.environ, "DJL_PARITY_JAVA_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "djl_bridge.cli", "train", "--impl", "djl", "--engine", "mxnet",
+                           "--epochs", "1", "--hidden", "8", "--max-tokens", "2000", "--out", str(tmp_path / "o")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 3, proc.stderr
+    assert "engine mxnet is not built" in proc.stderr and "djl-parity setup" in proc.stderr
+    assert "Traceback" not in proc.stderr
