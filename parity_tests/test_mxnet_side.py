@@ -146,3 +146,24 @@ def test_missing_engine_build_is_exit_3(tmp_path, data_file):
     assert proc.returncode == 3, proc.stderr
     assert "engine mxnet is not built" in proc.stderr and "djl-parity setup" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_discarded_stop_gradient_is_harmless_on_mxnet_and_fatal_on_pytorch(data_file, jvm):
+    """(b) The published loop drops stopGradient()'s result: MXNet releases the graph at backward, libtorch keeps it."""
+    from djl_bridge.jvm import JavaError
+    from djl_bridge.jvm.djl_side import java_data, java_run
+    from djl_bridge.sides import worker
+
+    cfg = RunConfig(model="lstm", **{**SMALL, "epochs": 2, "max_tokens": 4000}).resolved()  # 3 batches an epoch
+    detached = worker.trace("mxnet", cfg, data_file, None, 6).trace
+    published = worker.trace("mxnet", cfg, data_file, None, 6, discard_stop_gradient=True).trace
+    assert len(published.step_losses) == 6
+    assert published.step_losses == detached.step_losses
+    for name in detached.final_params:
+        np.testing.assert_array_equal(published.final_params[name], detached.final_params[name])
+    setup, trace = java_data(cfg, data_file)
+    try:
+        with pytest.raises(JavaError, match="backward through the graph a second time"):
+            java_run(setup, trace, cfg, None, 6, discard_stop_gradient=True)
+    finally:
+        setup.manager.close()
