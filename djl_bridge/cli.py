@@ -80,7 +80,7 @@ def doctor(as_json: bool, data: str | None) -> None:
     else:
         for c in checks:
             mark = "ok  " if c.ok else ("FAIL" if c.required else "--  ")
-            click.echo(f"{mark} {c.name:<11} {c.detail}")
+            click.echo(f"{mark} {c.name:<15} {c.detail}")
         click.echo("all required parts present" if report["ok"] else "some required parts are missing")
     sys.exit(0 if report["ok"] else 3)
 

@@ -54,9 +54,33 @@ def run_checks(data: str | None = None) -> list[Check]:
                                                f"shared with Python torch {info.policy.torch_version})"))
     except (jvm.BridgeSetupError, jvm.JavaError) as exc:
         checks.append(Check("jvm", False, str(exc)))
+    checks += engine_checks()
     ok, detail = data_status(data)
     checks.append(Check("data", ok, detail))
     return checks
+
+
+def engine_checks() -> list[Check]:
+    """Each worker engine started for real in a worker process (optional: the pytorch engine is required)."""
+    from djl_bridge.jvm import BridgeSetupError
+    from djl_bridge.jvm.build import is_up_to_date
+    from djl_bridge.jvm.engines import SPECS
+    from djl_bridge.sides import worker
+
+    out = []
+    for name, spec in SPECS.items():
+        if spec.in_process:
+            continue
+        if not is_up_to_date(profile=spec.profile):
+            out.append(Check(f"engine {name}", False, "build missing or stale: run `djl-parity setup`", required=False))
+            continue
+        try:
+            s = worker.engine_status(name)
+            out.append(Check(f"engine {name}", True, f"DJL {s.djl}, {s.engine_version}, {s.native}; worker ready in "
+                                                     f"{s.spawn_to_started_s:.1f} s", required=False))
+        except BridgeSetupError as exc:
+            out.append(Check(f"engine {name}", False, str(exc).splitlines()[0], required=False))
+    return out
 
 
 def as_json(checks: list[Check]) -> dict:

@@ -239,6 +239,11 @@ def train(engine: str, cfg: RunConfig, data: Path, on_epoch: EpochCallback | Non
     return wire.rebuild(RunResult, body), stats
 
 
+def engine_status(engine: str, timeout: float = 300) -> WorkerStats:
+    """Start ``engine`` in a worker and stop it: what it loaded and how long that took."""
+    return run_worker(engine, {"op": "engine"}, None, timeout)[1]
+
+
 @dataclass
 class WorkerTrace:
     """A worker's trace of one run, with what it found and what it cost."""

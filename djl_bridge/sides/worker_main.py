@@ -10,7 +10,7 @@ message there and reports on the event pipe EVENT_FD, one JSON object per line:
 - ``{"event": "done", "response_s", "response_bytes"}``, or
 - ``{"event": "error", "kind": "setup"|"input"|"java"|"internal", "message", "java_class", "stack"}``
 
-Request body: ``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
+Request body: ``{"op": "engine"}`` (start the engine, answer ``{}``) or ``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
 "steps": int, "init_params": {name: array} or null, "probe": bool, "discard_stop_gradient": bool}``.
 Response body: for ``train`` the RunResult's fields; for ``trace`` ``{"trace": {Trace fields},
 "as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``.
@@ -45,7 +45,7 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     request_s = time.perf_counter() - t0
     request_bytes = (folder / "request.bin").stat().st_size
     try:
-        cfg = RunConfig(**request["config"]).resolved()
+        cfg = RunConfig(**request["config"]).resolved() if request["op"] != "engine" else None
     except (ConfigError, TypeError) as exc:
         _emit(pipe, "error", kind="input", message=str(exc))
         return
@@ -59,6 +59,10 @@ def _serve(folder: Path, pipe: TextIO) -> None:
         return
     _emit(pipe, "started", pid=os.getpid(), engine=info.engine, djl=info.djl_version, engine_version=info.engine_version,
           native=info.libtorch_dir, jvm_s=info.started_in_s, request_s=request_s, request_bytes=request_bytes)
+
+    if cfg is None:  # op "engine": the engine started; nothing to run
+        _emit(pipe, "done", response_s=0.0, response_bytes=wire.write(folder, "response", {}))
+        return
 
     def on_epoch(epoch: int, ppl: float, speed: float) -> None:
         _emit(pipe, "epoch", epoch=epoch, perplexity=ppl, speed=speed)
