@@ -4,7 +4,7 @@ JPype starts one JVM per process and two DJL versions cannot share a classpath, 
 other than the shared-libtorch ``pytorch`` runs in a worker (``sides/worker_main.py``): a Python
 process that starts its own JVM on that engine's classpath and never imports torch. Parent and
 worker talk through one message format (``sides/wire.py``: JSON plus raw array bytes in a
-private temp folder) and an event pipe.
+private temp folder, in RAM-backed /dev/shm where there is one) and an event pipe.
 
 The parent never waits unboundedly: the worker must report within ``idle_timeout`` seconds of its
 last report (start-up, each epoch), or it is killed (SIGTERM to its process group, SIGKILL after
@@ -85,6 +85,11 @@ def idle_timeout() -> float:
     return float(env) if env else DEFAULT_IDLE_TIMEOUT
 
 
+def _shm() -> str | None:
+    """RAM-backed /dev/shm for the messages when there is one (no disk in the transfer), else the default."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -131,7 +136,7 @@ def run_worker(engine: str, request: dict, on_event: Callable[[dict], None] | No
         raise ValueError(f"engine {engine} runs in this process, not in a worker")
     stats = WorkerStats(engine)
     t_start = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="djl-parity-worker-"))  # mode 0700: private to this user
+    folder = Path(tempfile.mkdtemp(prefix="djl-parity-worker-", dir=_shm()))  # mode 0700: private to this user
     read_fd, write_fd = os.pipe()
     proc: subprocess.Popen | None = None
     try:
