@@ -79,9 +79,10 @@ def _judged(stage: str, java, python, bound: float, mode: str, index_name: str =
 
 
 def _series(stage: str, java: list[float], python: list[float], bounds: list[float], floors: list[float],
-            mode: str, index_name: str) -> StageResult:
-    """A per-step or per-epoch series: entry i within FACTOR × max(envelope_i, floor_i)."""
+            mode: str, index_name: str, band: list[float]) -> StageResult:
+    """A per-step or per-epoch series: entry i within FACTOR × max(envelope_i, floor_i) (filled into ``band``)."""
     limits = [max(b, f) for b, f in zip(bounds, floors)]
+    band[:] = [env.FACTOR * x for x in limits]
     j = env.judge_series(java, python, limits, index_name)
     r = _judged(stage, java, python, float("inf"), mode, index_name)
     r.tolerance = f"envelope × {env.FACTOR:g} (≤ {j.bound:.3g})" if j.bound is not None else "envelope"
@@ -94,8 +95,13 @@ def _series(stage: str, java: list[float], python: list[float], bounds: list[flo
     return r
 
 
-def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str) -> list[StageResult]:
-    """The run stages after ``init.transfer``, judged against the envelope calibrated for ``cfg``."""
+def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
+                  bands: dict[str, list[float]] | None = None) -> list[StageResult]:
+    """The run stages after ``init.transfer``, judged against the envelope calibrated for ``cfg``.
+
+    ``bands`` receives the allowed |Δ| per step ("step_loss") and per epoch ("perplexity").
+    """
+    bands = {} if bands is None else bands
     mode = _mode(engine)
     envl = env.find(port_config(cfg, engine).as_dict())
     j, p = java.step1, python.step1
@@ -133,10 +139,10 @@ def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str) -> li
         out.append(_judged(stage, a, b, env.FACTOR * max(envl.step1_abs[stage], floors[stage]), mode))
     loss_floors = [rows_ulps * float(np.spacing(np.float32(abs(x)))) for x in java.step_losses]
     out.append(_series("steps.loss", java.step_losses, python.step_losses, envl.step_loss_abs, loss_floors, mode,
-                       "step"))
+                       "step", bands.setdefault("step_loss", [])))
     ppl_floors = [x * rows_ulps * float(np.spacing(np.float32(np.log(x)))) for x in java.perplexities]
     out.append(_series("epochs.perplexity", java.perplexities, python.perplexities, envl.epoch_ppl_abs, ppl_floors,
-                       mode, "epoch"))
+                       mode, "epoch", bands.setdefault("perplexity", [])))
     e = len(java.perplexities) - 1
     if e < len(envl.epoch_params_abs):
         steps_run = (e + 1) * len(java.batches_x)
@@ -199,7 +205,8 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
     stages.append(compare_stage("init.transfer", java.init_params, python.init_params, "parity"))
     if engine == "mxnet" and not cfg.model.endswith("-scratch"):
         stages.append(compare_stage("layout.step1_logits", java.step1.logits, djl_order_logits(cfg, java), mode))
-    stages += engine_stages(cfg, java, python, engine)
+    bands: dict[str, list[float]] = {}
+    stages += engine_stages(cfg, java, python, engine, bands)
     s = wt.stats
     environment = {
         "Java side": f"worker process, DJL {s.djl}, engine {engine} {s.engine_version}", "native library": s.native,
@@ -213,7 +220,7 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
     return Report(report_cfg, init, stages, environment, java.perplexities, python.perplexities,
                   java.step_losses, python.step_losses,
                   {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions},
-                  deviations_of(cfg))
+                  deviations_of(cfg), bands=bands)
 
 
 def _independent_init(java: Trace, python: Trace, mode: str) -> StageResult:

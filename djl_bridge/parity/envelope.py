@@ -9,9 +9,13 @@ parameters after every epoch. The numbers live in ``envelope.json`` next to this
 home, with the command that produced them).
 
 A cross-engine run passes a stage when its difference stays within :data:`FACTOR` times the
-envelope (an engine's rounding may be a few times larger than one ULP of the initial weights, but
-not orders of magnitude larger); otherwise the stage fails, naming the first step or epoch out of
-the envelope, or the worst parameter.
+envelope; otherwise the stage fails, naming the first step or epoch out of the envelope, or the
+worst parameter. No calibration of the port against itself can measure how another engine sums
+a step's rows (MXNet's reductions give step-1 gradients about 20-70 ULP of their largest value
+away from libtorch's, measured), so each bound has a floor: the float32 error of summing
+``batch × steps`` rows, sqrt(rows) ULP of the stage's magnitude, per training step
+(``parity/cross_engine.py`` applies it). A wrong update, layout or loss is orders of magnitude
+beyond either.
 """
 
 from __future__ import annotations

@@ -36,6 +36,8 @@ class Report:
     predictions: dict[str, dict[str, str]] = field(default_factory=dict)
     deviations: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    #: allowed |Δ| per epoch ("perplexity") and per step ("step_loss") when judged by the envelope
+    bands: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
@@ -82,7 +84,7 @@ class Report:
             "stages": [s.as_dict() for s in self.stages], "causes": self.causes(),
             "series": {"java_perplexity": self.java_ppl, "python_perplexity": self.python_ppl,
                        "java_step_loss": self.java_step_loss, "python_step_loss": self.python_step_loss},
-            "predictions": self.predictions,
+            "predictions": self.predictions, "bands": self.bands,
         }
 
 
@@ -169,6 +171,11 @@ def figures(report: Report) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         ax.plot(range(1, len(report.java_ppl) + 1), report.java_ppl, "o-", label="Java (DJL)", lw=3, alpha=0.6)
         ax.plot(range(1, len(report.python_ppl) + 1), report.python_ppl, "x--", label="Python (PyTorch port)")
+        band = report.bands.get("perplexity", [])[:len(report.python_ppl)]
+        if band:
+            xs, ys = range(1, len(band) + 1), report.python_ppl[:len(band)]
+            ax.fill_between(xs, [y - b for y, b in zip(ys, band)], [y + b for y, b in zip(ys, band)],
+                            color="tab:green", alpha=0.25, label="envelope (allowed |Δ|)")
         ax.set(xlabel="epoch", ylabel="perplexity", title="Training perplexity per epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
@@ -180,6 +187,10 @@ def figures(report: Report) -> dict[str, str]:
         diffs = [abs(a - b) for a, b in zip(report.java_step_loss[:n], report.python_step_loss[:n])]
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         ax.semilogy(range(1, n + 1), [max(d, ZERO_FLOOR) for d in diffs], "o-", ms=3)
+        band = report.bands.get("step_loss", [])[:n]
+        if band:
+            ax.semilogy(range(1, len(band) + 1), band, "-", color="tab:green", label="envelope (allowed |Δ|)")
+            ax.legend()
         ax.axhline(ZERO_FLOOR, color="grey", lw=0.8, ls=":")
         ax.text(1, ZERO_FLOOR * 1.6, "bottom line = identical (difference 0)", fontsize=8, color="grey")
         ax.set(xlabel="training step", ylabel="|loss Java − loss Python|", title="Per-step loss difference")
