@@ -167,3 +167,29 @@ def test_discarded_stop_gradient_is_harmless_on_mxnet_and_fatal_on_pytorch(data_
             java_run(setup, trace, cfg, None, 6, discard_stop_gradient=True)
     finally:
         setup.manager.close()
+
+
+def test_the_envelope_fails_a_run_outside_it_and_names_where(data_file):
+    """The judgement can fail: a loss off at step 2, a parameter off at the end, the wrong layout."""
+    import copy
+
+    from djl_bridge.parity.cross_engine import engine_stages, port_config
+    from djl_bridge.sides import worker
+    from djl_bridge.trace import python_data, python_run
+
+    cfg = RunConfig(model="bilstm", **SMALL).resolved()
+    java = worker.trace("mxnet", cfg, data_file, None, 20).trace
+    python = python_run(python_data(cfg, data_file, java.offset), port_config(cfg, "mxnet"), data_file,
+                        java.init_params, 20)
+    assert all(s.passed for s in engine_stages(cfg, java, python, "mxnet"))
+
+    off = copy.deepcopy(python)
+    off.step_losses[1] += 1e-3
+    off.final_params["02linear_bias"][3] += 1e-3
+    stages = {s.stage: s for s in engine_stages(cfg, java, off, "mxnet")}
+    assert not stages["steps.loss"].passed and stages["steps.loss"].first_bad.startswith("step 2:")
+    assert not stages["final.params"].passed and "02linear_bias" in stages["final.params"].first_bad
+
+    scrambled = python_run(python_data(cfg, data_file, java.offset), cfg, data_file, java.init_params, 20)
+    stages = {s.stage: s for s in engine_stages(cfg, java, scrambled, "mxnet")}  # port reading by name
+    assert not stages["step1.logits"].passed
