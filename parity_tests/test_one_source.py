@@ -41,3 +41,18 @@ def test_the_java_env_script_takes_its_settings_from_the_bridge():
     script = (ROOT / "scripts" / "djl-env.sh").read_text()
     assert "djl_bridge.jvm.runtime" in script
     assert not re.search(r"(PYTORCH_VERSION|DJL_CACHE_DIR)=\S", script), "a second copy of a bridge setting"
+
+
+def test_each_engine_build_has_one_maven_profile_and_folder():
+    from djl_bridge.jvm.engines import PROFILES, SPECS
+
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.parse(java_dir() / "pom.xml").getroot()
+    profiles = {p.find("m:id", ns).text: p for p in root.find("m:profiles", ns)}
+    assert set(profiles) == set(PROFILES) == {s.profile for s in SPECS.values()}
+    for spec in SPECS.values():
+        assert PROFILES[spec.profile] == spec.target
+    mxnet = {el.tag.split("}")[1]: el.text for el in profiles["mxnet"].find("m:properties", ns)}
+    assert mxnet["djl.version"] == "0.23.0", "the version the published notebook loads"
+    assert mxnet["engine.dir"].endswith("/" + PROFILES["mxnet"])
+    assert _pom_properties()["engine.dir"].endswith("/" + PROFILES["pytorch"])

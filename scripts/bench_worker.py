@@ -42,7 +42,8 @@ def main(argv: list[str]) -> int:
         run_cfg = cfg if engine == "mxnet" else RunConfig(**{**cfg.as_dict(), "layout_fix": True})
         wt = worker.trace(engine, run_cfg, data, init, 1)
         s = wt.stats
-        print(f"{engine}: request {s.request_bytes / 1e6:.1f} MB written {s.request_bytes / s.request_write_s / 1e9:.2f} GB/s, "
+        print(f"{engine}: request {s.request_bytes / 1e6:.1f} MB written "
+              f"{s.request_bytes / s.request_write_s / 1e9:.2f} GB/s, "
               f"read {s.request_bytes / s.request_read_s / 1e9:.2f} GB/s; response {s.response_bytes / 1e6:.1f} MB "
               f"written {s.response_bytes / s.response_write_s / 1e9:.2f} GB/s, read "
               f"{s.response_bytes / s.response_read_s / 1e9:.2f} GB/s; overall {s.transfer_gb_s():.2f} GB/s")

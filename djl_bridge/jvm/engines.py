@@ -28,8 +28,9 @@ ENGINES = ("pytorch", "mxnet", "pytorch-native")
 
 @dataclass(frozen=True)
 class EngineSpec:
+    """One engine; its DJL and native versions live in ``java/pom.xml`` (its profile), nowhere else."""
+
     name: str
-    djl_version: str
     profile: str  # the Maven profile that builds it
     target: str  # its build folder, relative to java/
     djl_engine: str  # DJL's engine name (Engine.getEngineName())
@@ -37,9 +38,9 @@ class EngineSpec:
 
 
 SPECS: dict[str, EngineSpec] = {
-    "pytorch": EngineSpec("pytorch", "0.35.1", "pytorch", "target", "PyTorch", True),
-    "pytorch-native": EngineSpec("pytorch-native", "0.35.1", "pytorch", "target", "PyTorch", False),
-    "mxnet": EngineSpec("mxnet", "0.23.0", "mxnet", "target/mxnet", "MXNet", False),
+    "pytorch": EngineSpec("pytorch", "pytorch", "target", "PyTorch", True),
+    "pytorch-native": EngineSpec("pytorch-native", "pytorch", "target", "PyTorch", False),
+    "mxnet": EngineSpec("mxnet", "mxnet", "target/mxnet", "MXNet", False),
 }
 
 #: The Maven profiles, each built once by ``djl-parity setup``.
@@ -74,5 +75,7 @@ def worker_environment(engine: str, cache: Path, threads: int) -> dict[str, str]
     env = {"DJL_CACHE_DIR": str(cache), "ENGINE_CACHE_DIR": str(cache),
            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"}
     if engine == "pytorch-native":
-        env |= {"PYTORCH_VERSION": "2.7.1", "PYTORCH_FLAVOR": "cpu"}
+        from djl_bridge.jvm.runtime import DJL_LIBTORCH_VERSION
+
+        env |= {"PYTORCH_VERSION": DJL_LIBTORCH_VERSION, "PYTORCH_FLAVOR": "cpu"}
     return env

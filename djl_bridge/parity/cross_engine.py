@@ -31,6 +31,8 @@ from djl_bridge.parity.report import Report
 from djl_bridge.parity.tolerances import Tolerance, envelope_tolerance
 from djl_bridge.trace import Trace, python_data, python_run
 
+#: Stages only a comparison across engines produces.
+ENGINE_STAGES = ("layout.step1_logits",)
 Progress = Callable[[str], None]
 EpochProgress = Callable[[str, int, float, float], None]
 
@@ -176,7 +178,8 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
     if cfg.random_iter:
         raise ConfigError("compare follows the notebook's sequential sampling; drop --random-iter")
     if engine == "mxnet" and cfg.layout_fix:
-        raise ConfigError("--layout-fix is for DJL's PyTorch engines; on MXNet the notebook's bi-LSTM runs as published")
+        raise ConfigError("--layout-fix is for DJL's PyTorch engines; "
+                          "on MXNet the notebook's bi-LSTM runs as published")
     if init not in ("java", "python"):
         raise ConfigError(f"--init must be java or python, got {init!r}")
     mode = _mode(engine)
@@ -214,7 +217,8 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
         "worker transfer": f"{(s.request_bytes + s.response_bytes) / 1e6:.1f} MB at {s.transfer_gb_s():.2f} GB/s",
         "torch imported in the worker": str(wt.torch_imported), "mode": cfg.mode,
         "port emulates": port_cfg.port_engine,
-        "java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}", "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}",
+        "java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}",
+        "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}",
     }
     report_cfg = {**cfg.as_dict(), "offset": java.offset, "engine": engine}
     return Report(report_cfg, init, stages, environment, java.perplexities, python.perplexities,

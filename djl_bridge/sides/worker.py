@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,12 +145,11 @@ def run_worker(engine: str, request: dict, on_event: Callable[[dict], None] | No
         stats.request_write_s = time.perf_counter() - t0
         env = {k: v for k, v in os.environ.items() if k != "PYTORCH_LIBRARY_PATH"}
         env["DJL_PARITY_JVM_ERROR_FILE"] = str(folder / "hs_err_pid%p.log")
-        log = open(folder / "worker.log", "wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "djl_bridge.sides.worker_main", str(folder), str(write_fd)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env,
-            pass_fds=(write_fd,), start_new_session=True, preexec_fn=_die_with_parent)
-        log.close()
+        with open(folder / "worker.log", "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "djl_bridge.sides.worker_main", str(folder), str(write_fd)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env,
+                pass_fds=(write_fd,), start_new_session=True, preexec_fn=_die_with_parent)
         os.close(write_fd)
         write_fd = -1
         last = _follow(proc, read_fd, timeout, stats, t_start, on_event, folder)
@@ -159,10 +158,8 @@ def run_worker(engine: str, request: dict, on_event: Callable[[dict], None] | No
         t0 = time.perf_counter()
         body = wire.read(folder, "response")
         stats.response_read_s = time.perf_counter() - t0
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # the answer is in; a slow JVM exit is stopped below
             proc.wait(_GRACE_S * 10)
-        except subprocess.TimeoutExpired:
-            pass  # the answer is in; a JVM slow to shut down is stopped below
         stats.total_s = time.perf_counter() - t_start
         return body, stats
     finally:

@@ -10,7 +10,8 @@ message there and reports on the event pipe EVENT_FD, one JSON object per line:
 - ``{"event": "done", "response_s", "response_bytes"}``, or
 - ``{"event": "error", "kind": "setup"|"input"|"java"|"internal", "message", "java_class", "stack"}``
 
-Request body: ``{"op": "engine"}`` (start the engine, answer ``{}``) or ``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
+Request body: ``{"op": "engine"}`` (start the engine, answer ``{}``) or
+``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
 "steps": int, "init_params": {name: array} or null, "probe": bool, "discard_stop_gradient": bool}``.
 Response body: for ``train`` the RunResult's fields; for ``trace`` ``{"trace": {Trace fields},
 "as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``.
@@ -57,7 +58,8 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     except Exception as exc:  # the engine's native library did not load: a missing part of the environment
         _emit(pipe, "error", kind="setup", message=f"DJL's {request['engine']} engine did not start: {exc}")
         return
-    _emit(pipe, "started", pid=os.getpid(), engine=info.engine, djl=info.djl_version, engine_version=info.engine_version,
+    _emit(pipe, "started", pid=os.getpid(), engine=info.engine, djl=info.djl_version,
+          engine_version=info.engine_version,
           native=info.libtorch_dir, jvm_s=info.started_in_s, request_s=request_s, request_bytes=request_bytes)
 
     if cfg is None:  # op "engine": the engine started; nothing to run
