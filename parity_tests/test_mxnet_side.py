@@ -193,3 +193,13 @@ def test_the_envelope_fails_a_run_outside_it_and_names_where(data_file):
     scrambled = python_run(python_data(cfg, data_file, java.offset), cfg, data_file, java.init_params, 20)
     stages = {s.stage: s for s in engine_stages(cfg, java, scrambled, "mxnet")}  # port reading by name
     assert not stages["step1.logits"].passed
+
+
+def test_pytorch_native_worker_is_bit_identical_to_the_pip_wheel(data_file):
+    """DJL's own libtorch 2.7.1 build in a worker against the port on the pip wheel's: every stage identical."""
+    from djl_bridge.parity.cross_engine import compare_engine
+
+    report = compare_engine(RunConfig(model="lstm", **{**SMALL, "epochs": 2}), data_file, "pytorch-native")
+    assert report.outcome == "PASS", [(s.stage, s.status, s.note) for s in report.stages if not s.passed]
+    assert all(s.status == IDENTICAL for s in report.stages), [(s.stage, s.status) for s in report.stages]
+    assert "pytorch" in report.environment["native library"] and ".venv" not in report.environment["native library"]
