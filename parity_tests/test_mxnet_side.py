@@ -203,3 +203,30 @@ def test_pytorch_native_worker_is_bit_identical_to_the_pip_wheel(data_file):
     assert report.outcome == "PASS", [(s.stage, s.status, s.note) for s in report.stages if not s.passed]
     assert all(s.status == IDENTICAL for s in report.stages), [(s.stage, s.status) for s in report.stages]
     assert "pytorch" in report.environment["native library"] and ".venv" not in report.environment["native library"]
+
+
+def test_port_reads_mxnets_flat_layout_only_where_it_differs():
+    """One layer: MXNet's reading is DJL's (bit-identical forward); two: layer 1 starts with layer 0's biases."""
+    import torch
+
+    from djl_bridge.models import build_model
+    from djl_bridge.params import djl_parameters, mxnet_flat_weights, seeded_model
+
+    X = torch.randint(0, 29, (4, 5))
+    one = seeded_model("bilstm", 29, 8, 1, 0)
+    with torch.no_grad():
+        for _, p in djl_parameters(one):
+            p.add_(0.1)  # non-zero biases
+        by_name = one(X)[0]
+        one.flat_layout = "mxnet"
+        assert torch.equal(one(X)[0], by_name)
+    two = build_model("bilstm", 29, 8, 2, "mxnet")
+    with torch.no_grad():
+        for i, (_, p) in enumerate(djl_parameters(two)):
+            p.fill_(float(i))  # each DJL parameter holds its own index
+    read = mxnet_flat_weights(two)  # [w_ih, w_hh, b_ih, b_hh] per (layer, direction)
+    names = [n for n, _ in djl_parameters(two)]
+    assert torch.all(read[0] == names.index("01rnn_l_0_i2h_WEIGHT"))  # layer 0's weights: in place
+    layer1_l_ih = read[8].reshape(-1)
+    assert layer1_l_ih[0] == names.index("01rnn_l_0_i2h_BIAS")  # layer 1 reads layer 0's biases first
+    assert not torch.all(read[2] == names.index("01rnn_l_0_i2h_BIAS"))  # and layer 0's biases are elsewhere

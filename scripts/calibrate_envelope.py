@@ -122,11 +122,15 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--port-engine", default="mxnet")
     ap.add_argument("--data")
+    ap.add_argument("--small", action="store_true", help="only the presets under 10,000 tokens")
+    ap.add_argument("--out", type=Path, default=ENVELOPE_FILE, help="envelope file to update [%(default)s]")
     args = ap.parse_args(argv)
     data = resolve_data_file(args.data)
     presets = ([(args.model, args.hidden, args.layers, args.max_tokens, args.epochs, args.port_engine)]
                if args.model else PRESETS)
-    doc = json.loads(ENVELOPE_FILE.read_text()) if ENVELOPE_FILE.is_file() else {}
+    if args.small:
+        presets = [p for p in presets if p[3] < 10000]
+    doc = json.loads(args.out.read_text()) if args.out.is_file() else {}
     command = " ".join([".venv/bin/python scripts/calibrate_envelope.py", *argv])
     doc["method"] = ("port vs port: (B) initial weights moved one ULP at random and (C) fast-mode kernels, "
                      "each against (A) parity mode; seeds " + ", ".join(map(str, SEEDS))
@@ -136,9 +140,13 @@ def main(argv: list[str]) -> int:
         cfg = replace(RunConfig(model=model, hidden=hidden, layers=layers, max_tokens=max_tokens, epochs=epochs,
                                 port_engine=port_engine).resolved())
         t0 = time.perf_counter()
-        envelopes[config_key(cfg.as_dict())] = {"command": command, **calibrate(cfg, data)}
+        result = {"command": command, **calibrate(cfg, data)}
         print(f"{config_key(cfg.as_dict())}: {epochs} epochs, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        ENVELOPE_FILE.write_text(json.dumps(doc, indent=1) + "\n")
+        if args.out.is_file():  # another calibration may have written meanwhile: keep its entries
+            envelopes = {**json.loads(args.out.read_text()).get("envelopes", {}), **envelopes}
+        envelopes[config_key(cfg.as_dict())] = result
+        doc["envelopes"] = envelopes
+        args.out.write_text(json.dumps(doc, indent=1) + "\n")
     return 0
 
 
