@@ -28,8 +28,8 @@ import torch
 from djl_bridge.config import RunConfig
 from djl_bridge.data import resolve_data_file
 from djl_bridge.dataset import TimeMachineDataset
-from djl_bridge.models import build_model, init_djl_
-from djl_bridge.params import from_djl, to_djl
+from djl_bridge.models import build_model
+from djl_bridge.params import from_djl, seeded_model, to_djl
 from djl_bridge.parity.envelope import ENVELOPE_FILE, STEP1_STAGES, config_key
 from djl_bridge.text import load_corpus_time_machine
 from djl_bridge.training import train_epoch_ch8
@@ -98,9 +98,7 @@ def calibrate(cfg: RunConfig, data: Path, seeds=SEEDS) -> dict:
         acc[key] = [max(x, y) for x, y in zip(old, values)] + values[len(old):] if old else values
 
     for seed in seeds:
-        net = build_model(cfg.model, len(vocab), cfg.hidden, cfg.layers)
-        init_djl_(net, torch.Generator().manual_seed(seed))
-        base = to_djl(net)
+        base = to_djl(seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, seed))
         offset = seed % cfg.num_steps
         a = run(cfg, corpus, len(vocab), base, offset)
         for b in (run(cfg, corpus, len(vocab), nudged(base, seed), offset),
