@@ -230,3 +230,24 @@ def test_port_reads_mxnets_flat_layout_only_where_it_differs():
     layer1_l_ih = read[8].reshape(-1)
     assert layer1_l_ih[0] == names.index("01rnn_l_0_i2h_BIAS")  # layer 1 reads layer 0's biases first
     assert not torch.all(read[2] == names.index("01rnn_l_0_i2h_BIAS"))  # and layer 0's biases are elsewhere
+
+
+def test_the_wire_format_round_trips_a_trace_exactly(tmp_path):
+    from djl_bridge.sides import wire
+    from djl_bridge.trace import StepTrace, Trace
+
+    rng = np.random.default_rng(0)
+    step = StepTrace(rng.random((4, 3), np.float32), {"H": np.zeros((2, 1, 3), np.float32)}, np.float32(1.5),
+                     {"w": rng.random(5).astype(np.float32)}, np.float64(0.25), {"w": np.zeros(5, np.float32)},
+                     {"w": np.full(5, -0.0, np.float32)})
+    trace = Trace(["a b"], ["a"], ["<unk>", ""], [1, 2], 3, np.arange(6, dtype=np.int32).reshape(1, 2, 3),
+                  np.zeros((1, 2, 0), np.int32), step1=step, step_losses=[1.0], perplexities=[2.0],
+                  predictions={"p": "q"})
+    wire.write(tmp_path, "m", {"trace": trace})
+    back = wire.rebuild(Trace, wire.read(tmp_path, "m")["trace"], {"step1": StepTrace})
+    assert back.vocab == ["<unk>", ""] and back.offset == 3 and back.predictions == {"p": "q"}
+    assert back.batches_x.dtype == np.int32 and back.batches_y.shape == (1, 2, 0)
+    assert back.step1.loss.shape == () and back.step1.loss.dtype == np.float32 and back.step1.loss == 1.5
+    assert back.step1.grad_norm.dtype == np.float64
+    np.testing.assert_array_equal(back.step1.logits, step.logits)
+    assert np.signbit(back.step1.params_after["w"]).all()  # bytes, not values: -0.0 stays -0.0
