@@ -251,3 +251,22 @@ def test_the_wire_format_round_trips_a_trace_exactly(tmp_path):
     assert back.step1.grad_norm.dtype == np.float64
     np.testing.assert_array_equal(back.step1.logits, step.logits)
     assert np.signbit(back.step1.params_after["w"]).all()  # bytes, not values: -0.0 stays -0.0
+
+
+def test_mxnet_overwrites_scratch_gradients_where_pytorch_accumulates(data_file):
+    """(d) MXNet writes each backward's gradients (grad_req write); DJL's PyTorch engine adds them up."""
+    from djl_bridge.parity.cross_engine import port_config
+    from djl_bridge.sides import worker
+    from djl_bridge.trace import python_data, python_run
+
+    cfg = RunConfig(model="rnn-scratch", **SMALL).resolved()  # one batch an epoch: step 2 is epoch 2's
+    java = worker.trace("mxnet", cfg, data_file, None, 3).trace
+
+    def port(port_cfg):
+        return python_run(python_data(cfg, data_file, java.offset), port_cfg, data_file, java.init_params, 3)
+
+    overwrite, accumulate = port(port_config(cfg, "mxnet")), port(cfg)
+    assert overwrite.step_losses[0] == accumulate.step_losses[0]  # the first step cannot tell them apart
+    near = abs(java.step_losses[2] - overwrite.step_losses[2])
+    far = abs(java.step_losses[2] - accumulate.step_losses[2])
+    assert near < 1e-4 < far, (near, far)
