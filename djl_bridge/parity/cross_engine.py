@@ -81,19 +81,23 @@ def _judged(stage: str, java, python, bound: float, mode: str, index_name: str =
 
 
 def _series(stage: str, java: list[float], python: list[float], bounds: list[float], floors: list[float],
-            mode: str, index_name: str, band: list[float]) -> StageResult:
-    """A per-step or per-epoch series: entry i within FACTOR × max(envelope_i, floor_i) (filled into ``band``)."""
+            mode: str, index_name: str, band: list[float], remedy: str) -> StageResult:
+    """A per-step or per-epoch series: entry i within FACTOR × max(envelope_i, floor_i) (filled into ``band``).
+
+    Entries beyond the calibrated range make the stage not compared (unless an earlier one failed).
+    """
     limits = [max(b, f) for b, f in zip(bounds, floors)]
     band[:] = [env.FACTOR * x for x in limits]
     j = env.judge_series(java, python, limits, index_name)
     r = _judged(stage, java, python, float("inf"), mode, index_name)
+    capped_out = r.status == FAILED  # within any envelope, beyond the registered cause's cap
     r.tolerance = f"envelope × {env.FACTOR:g} (≤ {j.bound:.3g})" if j.bound is not None else "envelope"
-    r.first_bad = j.first_out
-    r.note = j.note
-    if not j.within:
-        r.status, r.cause = FAILED, None
-    elif r.status == FAILED:  # within the envelope, beyond the cause's cap
+    if j.first_out is not None:
+        r.status, r.cause, r.first_bad, r.note = FAILED, None, j.first_out, j.note
+    elif capped_out:
         r.cause = None
+    elif j.note:  # part of the series lies beyond the calibrated range
+        return not_compared(stage, mode, j.note, remedy)
     return r
 
 
@@ -113,11 +117,11 @@ def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
                    ("step1.grad_norm", j.grad_norm, p.grad_norm),
                    ("step1.clipped_grads", j.clipped_grads, p.clipped_grads),
                    ("step1.params_after", j.params_after, p.params_after)]
+    key = port_config(cfg, engine)
+    remedy = (f"python scripts/calibrate_envelope.py --model {key.model} --hidden {key.hidden} --layers "
+              f"{key.layers} --max-tokens {key.max_tokens} --epochs {cfg.epochs} --port-engine {key.port_engine}")
     if envl is None:  # without a measured envelope only bit-identity is judged; the rest is not compared
-        key = port_config(cfg, engine)
         why = "differs, and no envelope is calibrated for this config to judge by how much"
-        remedy = (f"python scripts/calibrate_envelope.py --model {key.model} --hidden {key.hidden} --layers "
-                  f"{key.layers} --max-tokens {key.max_tokens} --epochs {cfg.epochs} --port-engine {key.port_engine}")
         out = [compare_stage(stage, a, b, mode, tol=Tolerance()) for stage, a, b in stage_pairs] + [
             compare_stage("steps.loss", java.step_losses, python.step_losses, mode, "step", Tolerance()),
             compare_stage("epochs.perplexity", java.perplexities, python.perplexities, mode, "epoch",
@@ -140,10 +144,10 @@ def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
         out.append(_judged(stage, a, b, env.FACTOR * max(envl.step1_abs[stage], floors[stage]), mode))
     loss_floors = [rows_ulps * float(np.spacing(np.float32(abs(x)))) for x in java.step_losses]
     out.append(_series("steps.loss", java.step_losses, python.step_losses, envl.step_loss_abs, loss_floors, mode,
-                       "step", bands.setdefault("step_loss", [])))
+                       "step", bands.setdefault("step_loss", []), remedy))
     ppl_floors = [x * rows_ulps * float(np.spacing(np.float32(np.log(x)))) for x in java.perplexities]
     out.append(_series("epochs.perplexity", java.perplexities, python.perplexities, envl.epoch_ppl_abs, ppl_floors,
-                       mode, "epoch", bands.setdefault("perplexity", [])))
+                       mode, "epoch", bands.setdefault("perplexity", []), remedy))
     e = len(java.perplexities) - 1
     if e < len(envl.epoch_params_abs):
         steps_run = (e + 1) * len(java.batches_x)
@@ -152,8 +156,8 @@ def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
         r = _judged("final.params", java.final_params, python.final_params, env.FACTOR * bound, mode)
         r.note = judged.note
     else:
-        r = StageResult("final.params", FAILED, "envelope", note=(
-            f"the envelope covers {len(envl.epoch_params_abs)} epoch(s); this run has {e + 1}"))
+        r = not_compared("final.params", mode, f"the envelope covers {len(envl.epoch_params_abs)} epoch(s); "
+                         f"this run has {e + 1}", remedy)
     out.append(r)
     preds = compare_stage("predictions", [java.predictions[k] for k in sorted(java.predictions)],
                           [python.predictions[k] for k in sorted(python.predictions)], mode)
