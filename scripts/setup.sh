@@ -13,5 +13,5 @@ command -v mvn >/dev/null || fail "mvn not found: install Maven 3.8+ (Debian: ap
 echo "setup: Python packages (the first time this downloads torch 2.7.1 and its CUDA wheels, a few GB)"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-echo "setup: Java side (Maven; the first time this downloads DJL 0.35.1's jars)"
+echo "setup: Java side (Maven; the first time this downloads DJL 0.35.1's and DJL 0.23.0 + MXNet 1.9.1's jars)"
 .venv/bin/djl-parity setup
