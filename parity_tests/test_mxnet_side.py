@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from djl_bridge.config import RunConfig
-from djl_bridge.parity.compare import EXPLAINED, IDENTICAL, WITHIN
+from djl_bridge.parity.compare import IDENTICAL, WITHIN
 
 SMALL = dict(hidden=32, max_tokens=2000, epochs=3, offset=3, device="cpu")
 _reports: dict[str, object] = {}
