@@ -129,8 +129,8 @@ def build_model(name: str, vocab_size: int, hidden: int, layers: int = 1, bias: 
     ``learn_boundary`` to birnn-hand only. ``engine="mxnet"`` makes a concise model read its
     recurrent weights as MXNet's fused op does (``RNNModel.flat_layout``)."""
     model = _build_model(name, vocab_size, hidden, layers, bias, learn_boundary)
-    if engine == "mxnet" and isinstance(model, RNNModel):
-        model.flat_layout = "mxnet"
+    if engine == "mxnet" and isinstance(model, RNNModel) and model.rnn.num_layers > 1:
+        model.flat_layout = "mxnet"  # one layer: MXNet reads DJL's order as libtorch does (same bits, faster path)
     return model
 
 

@@ -23,7 +23,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--starts", type=int, default=3, help="worker starts timed per engine (best is reported)")
     args = ap.parse_args(argv)
     data: Path = resolve_data_file()
-    from djl_bridge.parity.cross_engine import own_init, port_config
+    from djl_bridge.params import seeded_model, to_djl
+    from djl_bridge.parity.cross_engine import port_config
     from djl_bridge.sides import worker
     from djl_bridge.trace import python_data, python_run
 
@@ -35,8 +36,8 @@ def main(argv: list[str]) -> int:
     cfg = RunConfig(epochs=args.epochs, max_tokens=args.max_tokens, offset=0, device="cpu").resolved()
     speeds = {}
     python = python_data(cfg, data, 0)
-    init = own_init(cfg, len(python.vocab))
-    python_run(python, port_config(cfg, "mxnet"), data, init, 1)
+    init = to_djl(seeded_model(cfg.model, len(python.vocab), cfg.hidden, cfg.layers, cfg.seed))
+    python_run(python, port_config(cfg, "mxnet"), data, init, 1)  # one side at a time
     speeds["port (parity, MXNet layout)"] = python.speeds[-1]
     for engine in ("mxnet", "pytorch-native"):
         run_cfg = cfg if engine == "mxnet" else RunConfig(**{**cfg.as_dict(), "layout_fix": True})
