@@ -98,7 +98,7 @@ def _run(request: dict, cfg, data: Path, on_epoch) -> Any:
     setup, trace = java_data(cfg, data)
     try:
         java_run(setup, trace, cfg, request.get("init_params"), int(request["steps"]), on_epoch,
-                 bool(request.get("discard_stop_gradient")))
+                 discard_stop_gradient=bool(request.get("discard_stop_gradient")))
     finally:
         setup.manager.close()
     return {"trace": trace, "as_published": as_published, "torch_imported": "torch" in sys.modules}
