@@ -175,7 +175,7 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
                    timeout: float | None = None) -> Report:
     """Run the notebook on ``engine`` (in a worker) and on the port from one start; compare every stage."""
     from djl_bridge.jvm.djl_side import deviations_of
-    from djl_bridge.parity.engine import _data_stages, _side
+    from djl_bridge.parity.engine import _data_stages
     from djl_bridge.sides import worker
 
     say = progress or (lambda _msg: None)
@@ -230,6 +230,13 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
                   java.step_losses, python.step_losses,
                   {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions},
                   deviations_of(cfg), bands=bands)
+
+
+def _side(epoch_progress: EpochProgress | None, side: str):
+    """One side's per-epoch callback (the sides run one after the other)."""
+    if epoch_progress is None:
+        return None
+    return lambda epoch, ppl, speed: epoch_progress(side, epoch, ppl, speed)
 
 
 def _independent_init(java: Trace, python: Trace, mode: str) -> StageResult:
