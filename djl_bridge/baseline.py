@@ -5,6 +5,7 @@ Nothing here follows DJL: ``nn.LSTM`` + ``nn.Linear`` with PyTorch's own initial
 ``RNNModel`` (one-hot input, time-major recurrent layer, a linear head over every step), so its
 tokens/s are what the port and DJL are measured against (``djl-parity bench``, row ``baseline``).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,16 +26,21 @@ class CharLSTM(nn.Module):
         self.lstm = nn.LSTM(vocab_size, hidden, layers, bidirectional=bidirectional)
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), vocab_size)
 
-    def forward(self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """``tokens`` (batch, steps) -> logits (steps * batch, vocab) in time-major order, new state."""
         inputs = F.one_hot(tokens.T.long(), self.vocab_size).float()
         outputs, state = self.lstm(inputs, state)
         return self.head(outputs.reshape(-1, outputs.shape[-1])), state
 
 
-def train_epoch(model: CharLSTM, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                optimizer: torch.optim.Optimizer, clip: float = 1.0) -> tuple[float, int]:
+def train_epoch(
+    model: CharLSTM,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    optimizer: torch.optim.Optimizer,
+    clip: float = 1.0,
+) -> tuple[float, int]:
     """One epoch over consecutive batches (the state carries over, detached); (perplexity, tokens)."""
     model.train()
     state = None
@@ -53,8 +59,9 @@ def train_epoch(model: CharLSTM, batches: Iterable[tuple[torch.Tensor, torch.Ten
     return math.exp(total_loss / tokens), tokens
 
 
-def train(model: CharLSTM, dataset, lr: float, epochs: int, device: torch.device | str = "cpu"
-          ) -> list[tuple[float, float]]:
+def train(
+    model: CharLSTM, dataset, lr: float, epochs: int, device: torch.device | str = "cpu"
+) -> list[tuple[float, float]]:
     """Train ``epochs`` epochs on ``dataset`` (anything with ``batches(device)``); (perplexity, tokens/s) each."""
     model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)

@@ -9,6 +9,7 @@ the warm-up. Speeds are only compared as ratios within the run; the run also mea
 machine's fp32 matmul peak, so each row reports the share of it that the model's arithmetic
 reaches, plus JVM start and numpy ⇄ NDArray copy speeds.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -119,10 +120,12 @@ class DjlRunner:
         cfg = replace(s.cfg, layout_fix=True)
         self.setup = prepare(cfg, s.data)
         with java_call():
-            jclass(BRIDGE + "Params").initialize(self.setup.net, self.setup.manager,
-                                                 jclass("ai.djl.ndarray.types.Shape")(cfg.batch_size, cfg.num_steps))
-            self.session = jclass(BRIDGE + "TrainSession")(self.setup.net, self.setup.dataset, cfg.lr,
-                                                           self.setup.device, False, self.setup.manager)
+            jclass(BRIDGE + "Params").initialize(
+                self.setup.net, self.setup.manager, jclass("ai.djl.ndarray.types.Shape")(cfg.batch_size, cfg.num_steps)
+            )
+            self.session = jclass(BRIDGE + "TrainSession")(
+                self.setup.net, self.setup.dataset, cfg.lr, self.setup.device, False, self.setup.manager
+            )
         self.tokens = int(self.setup.dataset.size()) * cfg.num_steps
 
     def epoch(self) -> tuple[float, int]:
@@ -212,10 +215,13 @@ def _java_missing() -> str | None:
 
 def _worker_missing(engine: str) -> Callable[[], str | None]:
     def missing() -> str | None:
-        if importlib.util.find_spec("djl_bridge.sides") is None or \
-                importlib.util.find_spec("djl_bridge.sides.worker") is None:
+        if (
+            importlib.util.find_spec("djl_bridge.sides") is None
+            or importlib.util.find_spec("djl_bridge.sides.worker") is None
+        ):
             return f"the worker side that runs the {engine} engine (djl_bridge.sides.worker) is not in this build"
         return None
+
     return missing
 
 
@@ -241,9 +247,10 @@ def _rows() -> list[Row]:
             Row("python-fast" + suffix, device, PortRunner, dev_missing, {"mode": "fast"}),
         ]
         if device == "cpu":  # DJL's JNI here is its CPU build (see README, decisions)
-            rows += [Row("djl-pytorch", "cpu", DjlRunner, _java_missing, needs_jvm=True),
-                     Row("djl-mxnet", "cpu", lambda s: WorkerRunner("mxnet", s), _worker_missing("mxnet"),
-                         interleave=False)]
+            rows += [
+                Row("djl-pytorch", "cpu", DjlRunner, _java_missing, needs_jvm=True),
+                Row("djl-mxnet", "cpu", lambda s: WorkerRunner("mxnet", s), _worker_missing("mxnet"), interleave=False),
+            ]
     return rows
 
 
@@ -277,7 +284,7 @@ def matmul_peak(device: str, n: int = 2048, repeats: int = 5) -> float:
         a @ b
         _sync(device)
         best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best
+    return 2 * n**3 / best
 
 
 def transfer_speeds(megabytes: int = 10, repeats: int = 5) -> dict[str, float]:
@@ -285,7 +292,7 @@ def transfer_speeds(megabytes: int = 10, repeats: int = 5) -> dict[str, float]:
     from djl_bridge.jvm import jclass, to_ndarray, to_numpy
 
     manager = jclass("ai.djl.ndarray.NDManager").newBaseManager()
-    a = np.random.default_rng(0).standard_normal(megabytes * 2 ** 20 // 4).astype(np.float32)
+    a = np.random.default_rng(0).standard_normal(megabytes * 2**20 // 4).astype(np.float32)
     into, out = [], []
     try:
         for _ in range(repeats):
@@ -300,8 +307,11 @@ def transfer_speeds(megabytes: int = 10, repeats: int = 5) -> dict[str, float]:
             nd.close()
     finally:
         manager.close()
-    return {"numpy_to_ndarray_GBps": a.nbytes / min(into) / 1e9,
-            "ndarray_to_numpy_GBps": a.nbytes / min(out) / 1e9, "megabytes": megabytes}
+    return {
+        "numpy_to_ndarray_GBps": a.nbytes / min(into) / 1e9,
+        "ndarray_to_numpy_GBps": a.nbytes / min(out) / 1e9,
+        "megabytes": megabytes,
+    }
 
 
 def jpype_releases_gil(seconds: float = 0.2) -> bool:
@@ -346,22 +356,41 @@ def select_rows(names: list[str] | None, sides: bool) -> list[Row]:
 def _summary(seconds: list[float], tokens: list[int], warmup: int) -> dict[str, Any]:
     speeds = [t / s for s, t in zip(seconds, tokens)]
     steady = speeds[warmup:] or speeds
-    return {"tokens_per_s": statistics.median(steady), "epoch_tokens_per_s": speeds,
-            "spread": (max(steady) - min(steady)) / statistics.median(steady) if len(steady) > 1 else 0.0}
+    return {
+        "tokens_per_s": statistics.median(steady),
+        "epoch_tokens_per_s": speeds,
+        "spread": (max(steady) - min(steady)) / statistics.median(steady) if len(steady) > 1 else 0.0,
+    }
 
 
-def run_bench(base: RunConfig, data: Path, rows: list[Row], epochs: int = 4, warmup: int = 1,
-              interleave: bool = True, say: Say = lambda _m: None, profile: Path | None = None) -> dict[str, Any]:
+def run_bench(
+    base: RunConfig,
+    data: Path,
+    rows: list[Row],
+    epochs: int = 4,
+    warmup: int = 1,
+    interleave: bool = True,
+    say: Say = lambda _m: None,
+    profile: Path | None = None,
+) -> dict[str, Any]:
     """Run ``rows`` for ``warmup + epochs`` epochs each; the result as a JSON-ready dict. With ``profile``,
     also profile one epoch of fast mode on the CPU (after one warm-up epoch) and draw it there."""
     base = base.resolved()
     if epochs <= 0 or warmup < 0:
         raise ValueError(f"--epochs must be positive and --warmup not negative, got {epochs} and {warmup}")
-    result: dict[str, Any] = {"schema": "djl-parity/bench/1", "config": base.as_dict(), "epochs": epochs,
-                              "warmup": warmup, "interleaved": interleave, "threads": torch.get_num_threads(),
-                              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(libgomp default)"),
-                              "torch": torch.__version__, "load_average_1min": {"before": os.getloadavg()[0]},
-                              "rows": [], "skipped": []}
+    result: dict[str, Any] = {
+        "schema": "djl-parity/bench/1",
+        "config": base.as_dict(),
+        "epochs": epochs,
+        "warmup": warmup,
+        "interleaved": interleave,
+        "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(libgomp default)"),
+        "torch": torch.__version__,
+        "load_average_1min": {"before": os.getloadavg()[0]},
+        "rows": [],
+        "skipped": [],
+    }
     runnable = []
     for row in rows:
         reason = row.missing()
@@ -375,9 +404,13 @@ def run_bench(base: RunConfig, data: Path, rows: list[Row], epochs: int = 4, war
 
         t0 = time.perf_counter()
         info = start()
-        result["jvm"] = {"start_s": info.started_in_s, "start_with_engine_s": time.perf_counter() - t0,
-                         "java": info.java_version, "djl": info.djl_version,
-                         "engine": f"{info.engine} {info.engine_version}"}
+        result["jvm"] = {
+            "start_s": info.started_in_s,
+            "start_with_engine_s": time.perf_counter() - t0,
+            "java": info.java_version,
+            "djl": info.djl_version,
+            "engine": f"{info.engine} {info.engine_version}",
+        }
         with_engine = result["jvm"]["start_with_engine_s"]
         say(f"JVM started in {info.started_in_s:.2f} s ({with_engine:.2f} s with DJL's engine)")
         result["transfer"] = transfer_speeds()
@@ -444,20 +477,28 @@ def run_bench(base: RunConfig, data: Path, rows: list[Row], epochs: int = 4, war
     if profile is not None:
         from djl_bridge.bench_profile import plot_profile
 
-        plot_profile(result["profile"], result["matmul_peak_GFLOPs"]["cpu"],
-                     f"python-fast, one epoch: bi-LSTM {base.layers}x{base.hidden}, batch {base.batch_size}, "
-                     f"{base.num_steps} steps,\n{base.max_tokens} tokens, {torch.get_num_threads()} threads, "
-                     f"OMP_WAIT_POLICY {result['omp_wait_policy']}, load average {os.getloadavg()[0]:.1f}", profile)
+        plot_profile(
+            result["profile"],
+            result["matmul_peak_GFLOPs"]["cpu"],
+            f"python-fast, one epoch: bi-LSTM {base.layers}x{base.hidden}, batch {base.batch_size}, "
+            f"{base.num_steps} steps,\n{base.max_tokens} tokens, {torch.get_num_threads()} threads, "
+            f"OMP_WAIT_POLICY {result['omp_wait_policy']}, load average {os.getloadavg()[0]:.1f}",
+            profile,
+        )
     for row in runnable:
         entry = {"name": row.name, "device": row.device, **_summary(seconds[row.name], tokens[row.name], warmup)}
         peak = result["matmul_peak_GFLOPs"][row.device] * 1e9
         entry["peak_share"] = entry["tokens_per_s"] * per_token / peak
         runner = runners[row.name]
         if isinstance(runner, ConcurrentSides):
-            py, jv = (statistics.median(x[i] for x in runner.side_seconds[warmup:] or runner.side_seconds)
-                      for i in (0, 1))
-            entry["sides_seconds"] = {"python": py, "java": jv,
-                                      "whole": statistics.median(seconds[row.name][warmup:] or seconds[row.name])}
+            py, jv = (
+                statistics.median(x[i] for x in runner.side_seconds[warmup:] or runner.side_seconds) for i in (0, 1)
+            )
+            entry["sides_seconds"] = {
+                "python": py,
+                "java": jv,
+                "whole": statistics.median(seconds[row.name][warmup:] or seconds[row.name]),
+            }
         result["rows"].append(entry)
     result["ratios"] = ratios(result["rows"])
     return result
@@ -474,8 +515,12 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, float]:
         for ref in ("baseline-cuda" if name.endswith("-cuda") else "baseline", "djl-pytorch"):
             if ref in speed and ref != name:
                 out[f"{name}/{ref}"] = value / speed[ref]
-    for a, b in (("python-fast", "python-parity"), ("python-fast-cuda", "python-parity-cuda"),
-                 ("python-fast-cuda", "python-fast"), ("sides-concurrent", "sides-sequential")):
+    for a, b in (
+        ("python-fast", "python-parity"),
+        ("python-fast-cuda", "python-parity-cuda"),
+        ("python-fast-cuda", "python-fast"),
+        ("sides-concurrent", "sides-sequential"),
+    ):
         if a in speed and b in speed:
             out[f"{a}/{b}"] = speed[a] / speed[b]
     return out
@@ -488,29 +533,39 @@ def table(result: dict[str, Any]) -> list[str]:
     for r in result["rows"]:
         base = speed.get("baseline-cuda" if r["name"].endswith("-cuda") else "baseline")
         djl = speed.get("djl-pytorch")
-        lines.append(f"{r['name']:<20} {r['tokens_per_s']:>10,.0f} "
-                     f"{(r['tokens_per_s'] / base) if base else float('nan'):>10.2f} "
-                     f"{(r['tokens_per_s'] / djl) if djl else float('nan'):>7.2f} "
-                     f"{r['peak_share']:>6.0%} {r['spread']:>7.0%}")
+        lines.append(
+            f"{r['name']:<20} {r['tokens_per_s']:>10,.0f} "
+            f"{(r['tokens_per_s'] / base) if base else float('nan'):>10.2f} "
+            f"{(r['tokens_per_s'] / djl) if djl else float('nan'):>7.2f} "
+            f"{r['peak_share']:>6.0%} {r['spread']:>7.0%}"
+        )
         if "sides_seconds" in r:
             sides = r["sides_seconds"]
-            lines.append(f"{'':<20} per epoch: python {sides['python']:.2f} s, java {sides['java']:.2f} s, "
-                         f"whole {sides['whole']:.2f} s")
+            lines.append(
+                f"{'':<20} per epoch: python {sides['python']:.2f} s, java {sides['java']:.2f} s, "
+                f"whole {sides['whole']:.2f} s"
+            )
     for s in result["skipped"]:
         lines.append(f"{s['name']:<20} skipped: {s['reason']}")
     peaks = ", ".join(f"{d} {g:,.0f} GFLOP/s" for d, g in result["matmul_peak_GFLOPs"].items())
     load = result["load_average_1min"]
-    lines.append(f"load average (1 min) {load['before']:.1f} before, {load['after']:.1f} after (2 cores: above 2, "
-                 "other processes shared the CPU)")
-    lines.append(f"matmul peak (fp32): {peaks}; model {result['model_flops_per_token'] / 1e6:.1f} MFLOP/token "
-                 f"(forward + backward); {result['threads']} threads, "
-                 f"OMP_WAIT_POLICY {result['omp_wait_policy']}")
+    lines.append(
+        f"load average (1 min) {load['before']:.1f} before, {load['after']:.1f} after (2 cores: above 2, "
+        "other processes shared the CPU)"
+    )
+    lines.append(
+        f"matmul peak (fp32): {peaks}; model {result['model_flops_per_token'] / 1e6:.1f} MFLOP/token "
+        f"(forward + backward); {result['threads']} threads, "
+        f"OMP_WAIT_POLICY {result['omp_wait_policy']}"
+    )
     if "jvm" in result:
         t = result["transfer"]
-        lines.append(f"JVM start {result['jvm']['start_s']:.2f} s ({result['jvm']['start_with_engine_s']:.2f} s "
-                     f"with DJL's engine); numpy→NDArray {t['numpy_to_ndarray_GBps']:.2f} GB/s, "
-                     f"NDArray→numpy {t['ndarray_to_numpy_GBps']:.2f} GB/s ({t['megabytes']} MB float32); "
-                     f"JPype releases the GIL in Java calls: {'yes' if result['jpype_releases_gil'] else 'no'}")
+        lines.append(
+            f"JVM start {result['jvm']['start_s']:.2f} s ({result['jvm']['start_with_engine_s']:.2f} s "
+            f"with DJL's engine); numpy→NDArray {t['numpy_to_ndarray_GBps']:.2f} GB/s, "
+            f"NDArray→numpy {t['ndarray_to_numpy_GBps']:.2f} GB/s ({t['megabytes']} MB float32); "
+            f"JPype releases the GIL in Java calls: {'yes' if result['jpype_releases_gil'] else 'no'}"
+        )
     for name, value in result.get("worker_start_s", {}).items():
         lines.append(f"{name}: worker process start to JVM ready {value:.2f} s")
     for name, value in result["ratios"].items():

@@ -1,5 +1,6 @@
 """Where fast mode's time goes: one epoch under ``torch.profiler``, grouped by op and input shape,
 with the arithmetic rate of the recurrent kernels against the machine's measured matmul peak."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,13 @@ def profile_epoch(runner: Any, device: str, top: int = 8) -> list[dict[str, Any]
     for e in groups[:top]:
         shapes = [list(s) for s in e.input_shapes]
         flops = _rnn_flops(e.key, shapes)
-        entry = {"op": e.key, "input_shape": shapes[0] if shapes else [], "calls": e.count,
-                 "self_ms": e.self_cpu_time_total / 1e3, "share": e.self_cpu_time_total / total}
+        entry = {
+            "op": e.key,
+            "input_shape": shapes[0] if shapes else [],
+            "calls": e.count,
+            "self_ms": e.self_cpu_time_total / 1e3,
+            "share": e.self_cpu_time_total / total,
+        }
         if flops is not None:
             entry["GFLOPs"] = flops * e.count / (e.self_cpu_time_total / 1e6) / 1e9
         out.append(entry)
@@ -52,8 +58,9 @@ def plot_profile(groups: list[dict[str, Any]], peak_gflops: float, title: str, p
         if "GFLOPs" in g:
             note += f", {g['GFLOPs']:.0f} GFLOP/s = {g['GFLOPs'] / peak_gflops:.0%} of peak"
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, note, va="center", fontsize=7)
-    ax.set_xlabel(f"share of self CPU time\n(fp32 matmul peak measured in the same run: {peak_gflops:.0f} GFLOP/s)",
-                  fontsize=8)
+    ax.set_xlabel(
+        f"share of self CPU time\n(fp32 matmul peak measured in the same run: {peak_gflops:.0f} GFLOP/s)", fontsize=8
+    )
     ax.set_xlim(0, 1)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title(title, fontsize=9)

@@ -67,8 +67,12 @@ def setup(force: bool, verbose: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-@click.option("--data", type=click.Path(dir_okay=False), default=None,
-              help="Text file to check instead of the usual resolution (DJL_PARITY_DATA, cache).")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Text file to check instead of the usual resolution (DJL_PARITY_DATA, cache).",
+)
 def doctor(as_json: bool, data: str | None) -> None:
     """Check every part the tool needs; exit 3 when a required one is missing."""
     from djl_bridge import doctor as doc
@@ -90,31 +94,60 @@ def run_options(f):
     from djl_bridge.config import MODELS
 
     opts = [
-        click.option("--model", type=click.Choice(MODELS), default="bilstm", show_default=True,
-                     help="Recurrent model; bilstm is the bi-RNN notebook's, the others its siblings'."),
+        click.option(
+            "--model",
+            type=click.Choice(MODELS),
+            default="bilstm",
+            show_default=True,
+            help="Recurrent model; bilstm is the bi-RNN notebook's, the others its siblings'.",
+        ),
         click.option("--epochs", type=int, default=500, show_default=True, help="Training epochs."),
         click.option("--lr", type=int, default=None, help="Learning rate, an int as in trainCh8 [model's notebook]."),
         click.option("--hidden", type=int, default=None, help="Hidden units [256; rnn-scratch 512]."),
         click.option("--layers", type=int, default=None, help="Recurrent layers [bilstm, deep-lstm 2; others 1]."),
         click.option("--batch-size", type=int, default=32, show_default=True),
         click.option("--num-steps", type=int, default=35, show_default=True, help="Time steps per window."),
-        click.option("--max-tokens", type=int, default=10000, show_default=True,
-                     help="Corpus tokens used (the first N characters)."),
-        click.option("--offset", type=int, default=None,
-                     help="Dataset offset in [0, num-steps) [random: seeded in Python, unseeded in Java]."),
+        click.option(
+            "--max-tokens",
+            type=int,
+            default=10000,
+            show_default=True,
+            help="Corpus tokens used (the first N characters).",
+        ),
+        click.option(
+            "--offset",
+            type=int,
+            default=None,
+            help="Dataset offset in [0, num-steps) [random: seeded in Python, unseeded in Java].",
+        ),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Python side's generators."),
         click.option("--random-iter", is_flag=True, help="Random sampling instead of the notebook's sequential."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
-        click.option("--mode", type=click.Choice(["parity", "fast"]), default="parity", show_default=True,
-                     help="Python side: DJL's exact op sequence, or the fastest PyTorch form of the same maths."),
-        click.option("--layout-fix", is_flag=True,
-                     help="Java side: run bidirectional LSTMs through the layout-corrected block "
-                          "(a documented deviation; without it DJL fails as published)."),
+        click.option(
+            "--mode",
+            type=click.Choice(["parity", "fast"]),
+            default="parity",
+            show_default=True,
+            help="Python side: DJL's exact op sequence, or the fastest PyTorch form of the same maths.",
+        ),
+        click.option(
+            "--layout-fix",
+            is_flag=True,
+            help="Java side: run bidirectional LSTMs through the layout-corrected block "
+            "(a documented deviation; without it DJL fails as published).",
+        ),
         click.option("--bias", is_flag=True, help="birnn-hand: add the biases b_h, b_r, b_q."),
-        click.option("--learn-boundary", is_flag=True,
-                     help="birnn-hand: learn the boundary states h_0 and g_T+1 (from 0.5), not the constant 0.5."),
-        click.option("--data", type=click.Path(dir_okay=False), default=None,
-                     help="The Time Machine text [$DJL_PARITY_DATA, cache, download]."),
+        click.option(
+            "--learn-boundary",
+            is_flag=True,
+            help="birnn-hand: learn the boundary states h_0 and g_T+1 (from 0.5), not the constant 0.5.",
+        ),
+        click.option(
+            "--data",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="The Time Machine text [$DJL_PARITY_DATA, cache, download].",
+        ),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -164,8 +197,9 @@ class _EpochProgress:
             click.echo(f"{self.label.strip()}: epoch {epoch}/{self.total}  {status}", err=True)
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr, show_pos=True,
-                                         item_show_func=lambda s: s)
+            self.bar = click.progressbar(
+                length=self.total, label=self.label, file=sys.stderr, show_pos=True, item_show_func=lambda s: s
+            )
             self.bar.__enter__()
         self.bar.update(1, status)
 
@@ -180,19 +214,32 @@ def engine_option(f):
     from djl_bridge.jvm.engines import ENGINES
 
     return click.option(
-        "--engine", type=click.Choice(ENGINES), default="pytorch", show_default=True,
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="pytorch",
+        show_default=True,
         help="Java side's DJL engine: pytorch (DJL 0.35.1, sharing this process's libtorch), mxnet "
-             "(DJL 0.23 + MXNet 1.9, the notebook as published, in a worker process) or pytorch-native "
-             "(DJL 0.35.1 on its own libtorch, in a worker). With --impl python, mxnet makes the port "
-             "reproduce MXNet's behaviours.")(f)
+        "(DJL 0.23 + MXNet 1.9, the notebook as published, in a worker process) or pytorch-native "
+        "(DJL 0.35.1 on its own libtorch, in a worker). With --impl python, mxnet makes the port "
+        "reproduce MXNet's behaviours.",
+    )(f)
 
 
 @cli.command()
-@click.option("--impl", type=click.Choice(["python", "djl"]), required=True,
-              help="python: the PyTorch port; djl: the Java helpers on real DJL through JPype.")
+@click.option(
+    "--impl",
+    type=click.Choice(["python", "djl"]),
+    required=True,
+    help="python: the PyTorch port; djl: the Java helpers on real DJL through JPype.",
+)
 @engine_option
-@click.option("--out", type=click.Path(file_okay=False), default="runs/train", show_default=True,
-              help="Folder for metrics.json and perplexity.png.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="runs/train",
+    show_default=True,
+    help="Folder for metrics.json and perplexity.png.",
+)
 @run_options
 def train(impl: str, engine: str, out: str, **kwargs) -> None:
     """Train the notebook's model on one side and print the notebook's final lines.
@@ -248,13 +295,26 @@ def _run_side(impl: str, cfg, data, progress, engine: str = "pytorch"):
 
 
 @cli.command()
-@click.option("--init", type=click.Choice(["java", "python"]), default="java", show_default=True,
-              help="Side whose initial weights are created and moved exactly to the other.")
+@click.option(
+    "--init",
+    type=click.Choice(["java", "python"]),
+    default="java",
+    show_default=True,
+    help="Side whose initial weights are created and moved exactly to the other.",
+)
 @click.option("--steps", type=int, default=20, show_default=True, help="Training steps whose loss is compared.")
-@click.option("--out", type=click.Path(file_okay=False), default="runs/compare", show_default=True,
-              help="Folder for report.json, report.md and report.html.")
-@click.option("--concurrent", is_flag=True,
-              help="Train the two sides at once, each with half the CPU threads (see `bench --sides`).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="runs/compare",
+    show_default=True,
+    help="Folder for report.json, report.md and report.html.",
+)
+@click.option(
+    "--concurrent",
+    is_flag=True,
+    help="Train the two sides at once, each with half the CPU threads (see `bench --sides`).",
+)
 @engine_option
 @run_options
 @click.pass_context
@@ -300,15 +360,23 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: boo
 
     try:
         if engine == "pytorch":
-            report = run_compare(cfg, data, init, steps, progress=lambda m: click.echo(m, err=True),
-                                 epoch_progress=epoch_done, concurrent=concurrent)
+            report = run_compare(
+                cfg,
+                data,
+                init,
+                steps,
+                progress=lambda m: click.echo(m, err=True),
+                epoch_progress=epoch_done,
+                concurrent=concurrent,
+            )
         else:
             if concurrent:
                 raise ConfigError("--concurrent is for --engine pytorch; a worker engine runs one side at a time")
             from djl_bridge.parity.cross_engine import compare_engine
 
-            report = compare_engine(cfg, data, engine, init, steps, progress=lambda m: click.echo(m, err=True),
-                                    epoch_progress=epoch_done)
+            report = compare_engine(
+                cfg, data, engine, init, steps, progress=lambda m: click.echo(m, err=True), epoch_progress=epoch_done
+            )
     except ConfigError as exc:
         raise InputError(str(exc)) from None
     except BridgeSetupError as exc:
@@ -329,8 +397,12 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: boo
 
 
 @cli.command()
-@click.option("--model", type=click.Choice(["birnn-hand", "rnn-scratch", "gru-scratch", "lstm-scratch"]),
-              default="birnn-hand", show_default=True)
+@click.option(
+    "--model",
+    type=click.Choice(["birnn-hand", "rnn-scratch", "gru-scratch", "lstm-scratch"]),
+    default="birnn-hand",
+    show_default=True,
+)
 @click.option("--side", type=click.Choice(["both", "python", "java"]), default="both", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random problems.")
 def gradcheck(model: str, side: str, seed: int) -> None:
@@ -365,21 +437,49 @@ def gradcheck(model: str, side: str, seed: int) -> None:
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--num-steps", type=int, default=35, show_default=True)
 @click.option("--max-tokens", type=int, default=10000, show_default=True)
-@click.option("--rows", default=None,
-              help="Comma-separated rows to run [all: baseline, python-parity, python-fast, djl-pytorch, djl-mxnet; "
-                   "baseline-cuda, python-parity-cuda, python-fast-cuda where CUDA is present].")
-@click.option("--sides", is_flag=True, help="Also time compare's two sides one after the other and concurrently "
-                                           "(rows sides-sequential, sides-concurrent).")
+@click.option(
+    "--rows",
+    default=None,
+    help="Comma-separated rows to run [all: baseline, python-parity, python-fast, djl-pytorch, djl-mxnet; "
+    "baseline-cuda, python-parity-cuda, python-fast-cuda where CUDA is present].",
+)
+@click.option(
+    "--sides",
+    is_flag=True,
+    help="Also time compare's two sides one after the other and concurrently "
+    "(rows sides-sequential, sides-concurrent).",
+)
 @click.option("--no-interleave", is_flag=True, help="Run each row's epochs together instead of round by round.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a bar chart (PNG) here.")
-@click.option("--profile", type=click.Path(dir_okay=False), default=None,
-              help="Also profile one epoch of python-fast (torch.profiler) and draw where its time goes here (PNG).")
-@click.option("--data", type=click.Path(dir_okay=False), default=None,
-              help="The Time Machine text [$DJL_PARITY_DATA, cache, download].")
-def bench(epochs: int, warmup: int, hidden: int, layers: int, batch_size: int, num_steps: int, max_tokens: int,
-          rows: str | None, sides: bool, no_interleave: bool, as_json: bool, plot: str | None, profile: str | None,
-          data: str | None) -> None:
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also profile one epoch of python-fast (torch.profiler) and draw where its time goes here (PNG).",
+)
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The Time Machine text [$DJL_PARITY_DATA, cache, download].",
+)
+def bench(
+    epochs: int,
+    warmup: int,
+    hidden: int,
+    layers: int,
+    batch_size: int,
+    num_steps: int,
+    max_tokens: int,
+    rows: str | None,
+    sides: bool,
+    no_interleave: bool,
+    as_json: bool,
+    plot: str | None,
+    profile: str | None,
+    data: str | None,
+) -> None:
     """Training speed of the baseline, the port, DJL (CPU, and CUDA when present) in one run.
 
     \b
@@ -396,14 +496,33 @@ def bench(epochs: int, warmup: int, hidden: int, layers: int, batch_size: int, n
         selected = b.select_rows(rows.split(",") if rows else None, sides)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    cfg, data_file = _config(dict(model="bilstm", epochs=epochs, hidden=hidden, layers=layers, batch_size=batch_size,
-                                  num_steps=num_steps, max_tokens=max_tokens, offset=0, data=data))
+    cfg, data_file = _config(
+        dict(
+            model="bilstm",
+            epochs=epochs,
+            hidden=hidden,
+            layers=layers,
+            batch_size=batch_size,
+            num_steps=num_steps,
+            max_tokens=max_tokens,
+            offset=0,
+            data=data,
+        )
+    )
     for flag, path in (("--plot", plot), ("--profile", profile)):
         if path is not None and not Path(path).parent.is_dir():
             raise InputError(f"{flag}: folder {Path(path).parent} does not exist")
     try:
-        result = b.run_bench(cfg, data_file, selected, epochs, warmup, not no_interleave,
-                             say=lambda m: click.echo(m, err=True), profile=profile and Path(profile))
+        result = b.run_bench(
+            cfg,
+            data_file,
+            selected,
+            epochs,
+            warmup,
+            not no_interleave,
+            say=lambda m: click.echo(m, err=True),
+            profile=profile and Path(profile),
+        )
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if as_json:
@@ -454,21 +573,53 @@ def main() -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--engine", type=click.Choice(["auto", "pytorch", "mxnet"]), default="auto", show_default=True,
-              help="Engine side: auto picks what the notebook's %maven lines pin (DJL 0.23 + MXNet: mxnet).")
-@click.option("--utils", type=click.Path(file_okay=False), default=None,
-              help="Folder of the helpers the cells %load (default: resolved beside the notebook).")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "pytorch", "mxnet"]),
+    default="auto",
+    show_default=True,
+    help="Engine side: auto picks what the notebook's %maven lines pin (DJL 0.23 + MXNet: mxnet).",
+)
+@click.option(
+    "--utils",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of the helpers the cells %load (default: resolved beside the notebook).",
+)
 @click.option("--epochs", type=int, default=None, help="MAX_EPOCH for the notebook [its own default].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds DJL's engine before the first cell.")
-@click.option("--patch", "patches", multiple=True, metavar="NAME",
-              help="Apply a documented source patch (keep-stop-gradient, bilstm-layout, rnn-activation); repeatable.")
+@click.option(
+    "--patch",
+    "patches",
+    multiple=True,
+    metavar="NAME",
+    help="Apply a documented source patch (keep-stop-gradient, bilstm-layout, rnn-activation); repeatable.",
+)
 @click.option("--no-compare", is_flag=True, help="Only run the notebook.")
-@click.option("--data", type=click.Path(dir_okay=False), default=None,
-              help="The Time Machine text served for the notebook's data URL [$DJL_PARITY_DATA, cache, download].")
-@click.option("--out", type=click.Path(file_okay=False), default="runs/notebook", show_default=True,
-              help="Folder for report.json, report.md, report.html, notebook.json and perplexity.png.")
-def notebook(path: str, engine: str, utils: str | None, epochs: int | None, seed: int, patches: tuple[str, ...],
-             no_compare: bool, data: str | None, out: str) -> None:
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The Time Machine text served for the notebook's data URL [$DJL_PARITY_DATA, cache, download].",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="runs/notebook",
+    show_default=True,
+    help="Folder for report.json, report.md, report.html, notebook.json and perplexity.png.",
+)
+def notebook(
+    path: str,
+    engine: str,
+    utils: str | None,
+    epochs: int | None,
+    seed: int,
+    patches: tuple[str, ...],
+    no_compare: bool,
+    data: str | None,
+    out: str,
+) -> None:
     """Run a d2l-java notebook (.ipynb, or a .java/.jsh cell file) unchanged in JShell, then compare it with the port.
 
     \b

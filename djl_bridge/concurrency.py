@@ -9,6 +9,7 @@ The sides of a comparison share one libtorch. Its thread count is per calling th
 the thread that enters them), and JPype releases the GIL while Java runs, so a Java side on one
 Python thread and the port on another really run in parallel, each with its own thread budget.
 """
+
 from __future__ import annotations
 
 import os

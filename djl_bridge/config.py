@@ -55,9 +55,12 @@ class RunConfig:
         if self.model not in MODELS:
             raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         hidden, layers, lr = MODEL_DEFAULTS[self.model]
-        cfg = replace(self, hidden=hidden if self.hidden is None else self.hidden,
-                      layers=layers if self.layers is None else self.layers,
-                      lr=lr if self.lr is None else self.lr)
+        cfg = replace(
+            self,
+            hidden=hidden if self.hidden is None else self.hidden,
+            layers=layers if self.layers is None else self.layers,
+            lr=lr if self.lr is None else self.lr,
+        )
         for name in ("epochs", "lr", "hidden", "layers", "batch_size", "num_steps", "max_tokens"):
             if getattr(cfg, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")
@@ -100,5 +103,6 @@ def validated(cfg: RunConfig, data: Path) -> RunConfig:
         at = f"offset {cfg.offset}" if cfg.offset is not None else f"the largest random offset ({offset})"
         raise ConfigError(
             f"--batch-size {cfg.batch_size} x --num-steps {cfg.num_steps} needs at least {needed} tokens "
-            f"(one window per batch row, from {at}, plus the label shift); --max-tokens is {cfg.max_tokens}")
+            f"(one window per batch row, from {at}, plus the label shift); --max-tokens is {cfg.max_tokens}"
+        )
     return cfg

@@ -70,8 +70,9 @@ def _download(target: Path, url: str, timeout: float) -> Path:
     return target.resolve()
 
 
-def resolve_data_file(path: str | os.PathLike[str] | None = None, *, download: bool = True,
-                      url: str = DATA_URL, timeout: float = 20.0) -> Path:
+def resolve_data_file(
+    path: str | os.PathLike[str] | None = None, *, download: bool = True, url: str = DATA_URL, timeout: float = 20.0
+) -> Path:
     """Return the checked path of the text: ``path``, else ``$DJL_PARITY_DATA``, else the cache, else a download."""
     if path is not None:
         return _checked(Path(path), "--data")

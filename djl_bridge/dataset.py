@@ -1,8 +1,9 @@
 """The notebook's ``TimeMachineDataset`` and DJL's batch samplers, with a ``java.util.Random``."""
+
 from __future__ import annotations
 
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -48,7 +49,7 @@ def random_order(size: int, rng: JavaRandom) -> list[int]:
 def batch_indices(order: list[int], batch_size: int) -> Iterator[list[int]]:
     """DJL ``BatchSampler`` without dropLast: full batches, then the last partial one."""
     for start in range(0, len(order), batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 class TimeMachineDataset:
@@ -60,9 +61,15 @@ class TimeMachineDataset:
     ``num_steps == 35`` (hard-coded record width); this port accepts any ``num_steps >= 1``.
     """
 
-    def __init__(self, corpus: list[int], batch_size: int, num_steps: int,
-                 offset: int | None = None, random_sample: bool = False,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        corpus: list[int],
+        batch_size: int,
+        num_steps: int,
+        offset: int | None = None,
+        random_sample: bool = False,
+        seed: int | None = None,
+    ) -> None:
         if batch_size < 1 or num_steps < 1:
             raise ValueError("batch_size and num_steps must be positive")
         self.rng = JavaRandom(seed)
@@ -72,13 +79,14 @@ class TimeMachineDataset:
         self.batch_size, self.num_steps, self.random_sample = batch_size, num_steps, random_sample
         num_tokens = (len(corpus) - self.offset - 1) // batch_size * batch_size
         data = torch.tensor(corpus, dtype=torch.int32)
-        xs = data[self.offset:self.offset + num_tokens].reshape(batch_size, -1)
-        ys = data[self.offset + 1:self.offset + 1 + num_tokens].reshape(batch_size, -1)
+        xs = data[self.offset : self.offset + num_tokens].reshape(batch_size, -1)
+        ys = data[self.offset + 1 : self.offset + 1 + num_tokens].reshape(batch_size, -1)
         self.num_batches = xs.shape[1] // num_steps
         if self.num_batches == 0:
             raise ValueError(
                 f"batch_size={batch_size} x num_steps={num_steps} needs more than the "
-                f"{len(corpus) - self.offset - 1} tokens available after offset {self.offset}")
+                f"{len(corpus) - self.offset - 1} tokens available after offset {self.offset}"
+            )
         width = self.num_batches * num_steps
 
         def records(a: torch.Tensor) -> torch.Tensor:
@@ -90,13 +98,11 @@ class TimeMachineDataset:
     def __len__(self) -> int:
         return self.features.shape[0]
 
-    def batches(self, device: torch.device | str = "cpu",
-                generator: JavaRandom | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(
+        self, device: torch.device | str = "cpu", generator: JavaRandom | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of (X, Y) int32 batches; random order draws from ``generator`` or ``self.rng``."""
-        if self.random_sample:
-            order = random_order(len(self), generator or self.rng)
-        else:
-            order = list(range(len(self)))
+        order = random_order(len(self), generator or self.rng) if self.random_sample else list(range(len(self)))
         for idx in batch_indices(order, self.batch_size):
             index = torch.tensor(idx)
             yield self.features[index].to(device), self.labels[index].to(device)

@@ -1,4 +1,5 @@
 """Device choice and DJL's way of printing a device."""
+
 from __future__ import annotations
 
 import torch
@@ -7,7 +8,7 @@ from djl_bridge.config import ConfigError
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> cuda when available, else cpu; "cuda" without CUDA is an error."""
+    """ "auto" -> cuda when available, else cpu; "cuda" without CUDA is an error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)

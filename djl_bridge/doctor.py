@@ -37,21 +37,34 @@ def run_checks(data: str | None = None) -> list[Check]:
 
         checks.append(Check("torch", True, f"{torch.__version__} ({torch.__file__})"))
         cuda = torch.cuda.is_available()
-        checks.append(Check("cuda", cuda, torch.cuda.get_device_name(0) if cuda else "not available (CPU only)",
-                            required=False))
+        checks.append(
+            Check("cuda", cuda, torch.cuda.get_device_name(0) if cuda else "not available (CPU only)", required=False)
+        )
     except ImportError as exc:
         checks.append(Check("torch", False, f"not importable: {exc}"))
     for tool, cmd in (("java", ["java", "-version"]), ("maven", ["mvn", "-v"])):
         found = shutil.which(cmd[0])
         checks.append(Check(tool, found is not None, _version_line(cmd) if found else f"{cmd[0]} not on PATH"))
-    checks.append(Check("java build", is_up_to_date(), str(jvm.runtime.java_dir() / "target" / jvm.runtime.JAR_NAME)
-                        if is_up_to_date() else "missing or stale: run `djl-parity setup`"))
+    checks.append(
+        Check(
+            "java build",
+            is_up_to_date(),
+            str(jvm.runtime.java_dir() / "target" / jvm.runtime.JAR_NAME)
+            if is_up_to_date()
+            else "missing or stale: run `djl-parity setup`",
+        )
+    )
     try:
         info = jvm.start()
         checks.append(Check("jvm", True, f"Java {info.java_version}, started in {info.started_in_s:.2f} s"))
         checks.append(Check("djl", True, f"DJL {info.djl_version}, engine {info.engine} {info.engine_version}"))
-        checks.append(Check("libtorch", True, f"{info.libtorch_dir} (mode: {info.policy.mode}, "
-                                               f"shared with Python torch {info.policy.torch_version})"))
+        checks.append(
+            Check(
+                "libtorch",
+                True,
+                f"{info.libtorch_dir} (mode: {info.policy.mode}, shared with Python torch {info.policy.torch_version})",
+            )
+        )
     except (jvm.BridgeSetupError, jvm.JavaError) as exc:
         checks.append(Check("jvm", False, str(exc)))
     checks += engine_checks()
@@ -76,8 +89,14 @@ def engine_checks() -> list[Check]:
             continue
         try:
             s = worker.engine_status(name)
-            out.append(Check(f"engine {name}", True, f"DJL {s.djl}, {s.engine_version}, {s.native}; worker ready in "
-                                                     f"{s.spawn_to_started_s:.1f} s", required=False))
+            out.append(
+                Check(
+                    f"engine {name}",
+                    True,
+                    f"DJL {s.djl}, {s.engine_version}, {s.native}; worker ready in {s.spawn_to_started_s:.1f} s",
+                    required=False,
+                )
+            )
         except BridgeSetupError as exc:
             out.append(Check(f"engine {name}", False, str(exc).splitlines()[0], required=False))
     return out

@@ -1,5 +1,6 @@
 """The notebook's models: ``RNNModel`` around a torch RNN/GRU/LSTM and the hand-written
 ``RNNModelScratch`` step functions, written with the Java code's exact operation order."""
+
 from __future__ import annotations
 
 import torch
@@ -20,8 +21,7 @@ def one_hot_time_major(X: torch.Tensor, vocab_size: int) -> torch.Tensor:
 class RNNModel(nn.Module):
     """Time-major recurrent layer ("rnn" is tanh) followed by ``Linear(vocab)`` (docs/notebook.md, "Model")."""
 
-    def __init__(self, kind: str, vocab_size: int, hidden: int, layers: int = 1,
-                 bidirectional: bool = False) -> None:
+    def __init__(self, kind: str, vocab_size: int, hidden: int, layers: int = 1, bidirectional: bool = False) -> None:
         super().__init__()
         if kind not in _LAYERS:
             raise ValueError(f"unknown recurrent layer {kind!r}: expected one of {list(_LAYERS)}")
@@ -98,8 +98,7 @@ class RNNModelScratch(nn.Module):
         self.kind, self.vocab_size, self.hidden = kind, vocab_size, hidden
         shapes = {}
         for g in gates:
-            shapes |= {f"W_x{g}": (vocab_size, hidden), f"W_h{g}": (hidden, hidden),
-                       f"b_{g}": (hidden,)}
+            shapes |= {f"W_x{g}": (vocab_size, hidden), f"W_h{g}": (hidden, hidden), f"b_{g}": (hidden,)}
         shapes |= {"W_hq": (hidden, vocab_size), "b_q": (vocab_size,)}
         self.param_names: list[str] = list(shapes)
         for name, shape in shapes.items():
@@ -110,8 +109,7 @@ class RNNModelScratch(nn.Module):
         return [getattr(self, n) for n in self.param_names]
 
     def begin_state(self, batch_size: int, device: torch.device | str = "cpu") -> State:
-        return [torch.zeros(batch_size, self.hidden, device=device)
-                for _ in range(self.num_states)]
+        return [torch.zeros(batch_size, self.hidden, device=device) for _ in range(self.num_states)]
 
     def forward(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         *step_params, W_hq, b_q = self.params
@@ -122,8 +120,15 @@ class RNNModelScratch(nn.Module):
         return torch.cat(outputs), state
 
 
-def build_model(name: str, vocab_size: int, hidden: int, layers: int = 1, bias: bool = False,
-                learn_boundary: bool = False, engine: str = "pytorch") -> nn.Module:
+def build_model(
+    name: str,
+    vocab_size: int,
+    hidden: int,
+    layers: int = 1,
+    bias: bool = False,
+    learn_boundary: bool = False,
+    engine: str = "pytorch",
+) -> nn.Module:
     """A model by notebook name; ``layers`` applies to the concise models only
     ("deep-lstm" and "bilstm" use it as given, the notebooks use 2); ``bias`` and
     ``learn_boundary`` to birnn-hand only. ``engine="mxnet"`` makes a concise model read its
@@ -134,10 +139,10 @@ def build_model(name: str, vocab_size: int, hidden: int, layers: int = 1, bias: 
     return model
 
 
-def _build_model(name: str, vocab_size: int, hidden: int, layers: int, bias: bool,
-                 learn_boundary: bool) -> nn.Module:
+def _build_model(name: str, vocab_size: int, hidden: int, layers: int, bias: bool, learn_boundary: bool) -> nn.Module:
     if name == "birnn-hand":
         from djl_bridge.birnn_hand import BiRnnHand  # it imports this module
+
         return BiRnnHand(vocab_size, hidden, bias, learn_boundary)
     if name.endswith("-scratch") and name[:-8] in _SCRATCH:
         return RNNModelScratch(name[:-8], vocab_size, hidden)

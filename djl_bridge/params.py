@@ -7,9 +7,10 @@ and ``02linear_bias``. Both sides use libtorch's gate order and shapes, so the m
 names only: l -> forward, r -> ``_reverse``, i2h -> ``ih``, h2h -> ``hh``.
 Scratch models and birnn-hand: the notebook's names (``W_xh`` ...) and ours (``U`` ...), identity.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ def mxnet_flat_weights(model: RNNModel) -> list[torch.Tensor]:
     def take(shape: tuple[int, ...]) -> torch.Tensor:
         nonlocal offset
         n = int(np.prod(shape))
-        out = flat[offset:offset + n].view(shape)
+        out = flat[offset : offset + n].view(shape)
         offset += n
         return out
 
@@ -86,8 +87,10 @@ def to_djl(model: nn.Module) -> dict[str, np.ndarray]:
 
 def grads_to_djl(model: nn.Module) -> dict[str, np.ndarray]:
     """Gradients as DJL names and layout (zeros where a parameter has no gradient yet)."""
-    return {name: _numpy(p.grad) if p.grad is not None else np.zeros(tuple(p.shape), np.float32)
-            for name, p in djl_parameters(model)}
+    return {
+        name: _numpy(p.grad) if p.grad is not None else np.zeros(tuple(p.shape), np.float32)
+        for name, p in djl_parameters(model)
+    }
 
 
 @torch.no_grad()
@@ -97,8 +100,9 @@ def from_djl(model: nn.Module, arrays: Mapping[str, np.ndarray]) -> None:
     expected = {name for name, _ in pairs}
     missing, extra = expected - set(arrays), set(arrays) - expected
     if missing or extra:
-        raise KeyError(f"DJL parameters do not match {type(model).__name__}: "
-                       f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+        raise KeyError(
+            f"DJL parameters do not match {type(model).__name__}: missing {sorted(missing)}, unexpected {sorted(extra)}"
+        )
     for name, p in pairs:
         value = np.asarray(arrays[name])
         if value.shape != tuple(p.shape):
@@ -121,8 +125,16 @@ def init_djl_(model: nn.Module, generator: torch.Generator) -> None:
             p.copy_(torch.normal(0.0, 0.01, tuple(p.shape), generator=generator))
 
 
-def seeded_model(name: str, vocab_size: int, hidden: int, layers: int, seed: int, bias: bool = False,
-                 learn_boundary: bool = False, engine: str = "pytorch") -> nn.Module:
+def seeded_model(
+    name: str,
+    vocab_size: int,
+    hidden: int,
+    layers: int,
+    seed: int,
+    bias: bool = False,
+    learn_boundary: bool = False,
+    engine: str = "pytorch",
+) -> nn.Module:
     """The model ``name`` with DJL's initialisation drawn from ``seed`` (what each side does on its own);
     ``engine="mxnet"``: reading its recurrent weights as MXNet does (``models.build_model``).
 

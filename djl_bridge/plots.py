@@ -1,4 +1,5 @@
 """The notebook animator's picture: training perplexity against epoch."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ def plot_perplexity(epochs: list[int], series: dict[str, list[float]], path: str
     """Draw one line per series (e.g. "port", "djl") over ``epochs``; write ``path`` atomically."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for label, values in series.items():
-        ax.plot(epochs[:len(values)], values, label=label)
+        ax.plot(epochs[: len(values)], values, label=label)
     ax.set(xlabel="epoch", ylabel="perplexity")
     ax.grid(True)
     if len(series) > 1:

@@ -52,17 +52,37 @@ def run_python(cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None
     cfg = cfg.resolved()
     device = resolve_device(cfg.device)
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
-    dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=cfg.offset,
-                                 random_sample=cfg.random_iter, seed=cfg.seed)
-    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary,
-                       cfg.port_engine)
+    dataset = TimeMachineDataset(
+        corpus, cfg.batch_size, cfg.num_steps, offset=cfg.offset, random_sample=cfg.random_iter, seed=cfg.seed
+    )
+    net = seeded_model(
+        cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary, cfg.port_engine
+    )
     net.to(device)
-    result = train_ch8(net, dataset, vocab, cfg.lr, cfg.epochs, device, use_random_iter=cfg.random_iter,
-                       mode=cfg.mode, on_epoch=on_epoch, zero_scratch_grads=cfg.port_engine == "mxnet")
-    return RunResult("python", cfg.as_dict(), djl_device_name(device), dataset.offset, list(vocab.idx_to_token),
-                     list(result.perplexities), list(result.speeds), result.final_line,
-                     dict(zip(PREFIXES, result.predictions)),
-                     environment=_python_environment())
+    result = train_ch8(
+        net,
+        dataset,
+        vocab,
+        cfg.lr,
+        cfg.epochs,
+        device,
+        use_random_iter=cfg.random_iter,
+        mode=cfg.mode,
+        on_epoch=on_epoch,
+        zero_scratch_grads=cfg.port_engine == "mxnet",
+    )
+    return RunResult(
+        "python",
+        cfg.as_dict(),
+        djl_device_name(device),
+        dataset.offset,
+        list(vocab.idx_to_token),
+        list(result.perplexities),
+        list(result.speeds),
+        result.final_line,
+        dict(zip(PREFIXES, result.predictions)),
+        environment=_python_environment(),
+    )
 
 
 def animator_points(perplexities: list[float]) -> tuple[list[int], list[float]]:

@@ -7,12 +7,13 @@ the literal (skipped). Python has no such identity, so the port marks the first 
 ``EmptyLine`` type: ``clean_line("")`` returns ``EMPTY_LINE`` and tokenization passes it on as
 the token, while a line emptied by cleaning is a plain ``""``. ``Vocab`` skips plain ``""`` only.
 """
+
 from __future__ import annotations
 
 import collections
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 _NON_LETTERS = re.compile(r"[^A-Za-z]+")
 
@@ -20,7 +21,7 @@ _NON_LETTERS = re.compile(r"[^A-Za-z]+")
 class EmptyLine(str):
     """An empty string read as an empty line from the file (Java: a new, non-literal String)."""
 
-    def __new__(cls) -> "EmptyLine":
+    def __new__(cls) -> EmptyLine:
         return super().__new__(cls, "")
 
     def __repr__(self) -> str:
@@ -85,12 +86,12 @@ def tokenize(lines: list[str], token: str = "char") -> list[list[str]]:
 class Vocab:
     """Token ↔ index table: ``<unk>`` at 0, reserved tokens, then tokens by descending count."""
 
-    def __init__(self, tokens: list[list[str]], min_freq: int = 0,
-                 reserved_tokens: Sequence[str] = ()) -> None:
+    def __init__(self, tokens: list[list[str]], min_freq: int = 0, reserved_tokens: Sequence[str] = ()) -> None:
         counter = collections.Counter(t for line in tokens for t in line if is_counted(t))
         # Counter keeps first-seen order and sorted() is stable: ties stay in first-seen order.
         self.token_freqs: list[tuple[str, int]] = sorted(
-            ((str(t), n) for t, n in counter.items()), key=lambda p: p[1], reverse=True)
+            ((str(t), n) for t, n in counter.items()), key=lambda p: p[1], reverse=True
+        )
         self.idx_to_token: list[str] = ["<unk>", *reserved_tokens]
         self.token_to_idx: dict[str, int] = {}
         for i, t in enumerate(self.idx_to_token):
@@ -123,7 +124,6 @@ def load_corpus_time_machine(path: str | Path, max_tokens: int = -1) -> tuple[li
     corpus = [vocab.get_idx(t) for line in tokens for t in line if t != ""]
     if max_tokens > 0:
         if max_tokens > len(corpus):
-            raise ValueError(f"max_tokens={max_tokens} exceeds the corpus of {path} "
-                             f"({len(corpus)} tokens)")
+            raise ValueError(f"max_tokens={max_tokens} exceeds the corpus of {path} ({len(corpus)} tokens)")
         corpus = corpus[:max_tokens]
     return corpus, vocab

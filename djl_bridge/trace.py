@@ -76,13 +76,26 @@ def python_data(cfg: RunConfig, data: Path, offset: int) -> Trace:
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=offset)
     xs, ys = zip(*dataset.batches(torch.device("cpu")))
-    return Trace(list(map(str, lines)), joined_tokens(tokenize(lines, "char")), list(map(str, vocab.idx_to_token)),
-                 list(corpus), dataset.offset, torch.stack(xs).numpy(), torch.stack(ys).numpy())
+    return Trace(
+        list(map(str, lines)),
+        joined_tokens(tokenize(lines, "char")),
+        list(map(str, vocab.idx_to_token)),
+        list(corpus),
+        dataset.offset,
+        torch.stack(xs).numpy(),
+        torch.stack(ys).numpy(),
+    )
 
 
-def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | None, steps: int,
-               on_epoch: Callable[[int, float, float], None] | None = None,
-               on_init: Callable[[], None] | None = None) -> Trace:
+def python_run(
+    trace: Trace,
+    cfg: RunConfig,
+    data: Path,
+    init_params: Arrays | None,
+    steps: int,
+    on_epoch: Callable[[int, float, float], None] | None = None,
+    on_init: Callable[[], None] | None = None,
+) -> Trace:
     """Initialise the port from the seed, then train from ``init_params`` when given; record every stage.
     ``on_init()`` hears when ``trace.init_params`` is set, before training."""
     from djl_bridge.dataset import TimeMachineDataset
@@ -94,8 +107,9 @@ def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | N
     device = resolve_device(cfg.device)
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=trace.offset)
-    net = seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary,
-                       cfg.port_engine)
+    net = seeded_model(
+        cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary, cfg.port_engine
+    )
     trace.init_own = to_djl(net)
     if init_params is not None:
         from_djl(net, init_params)
@@ -108,15 +122,28 @@ def python_run(trace: Trace, cfg: RunConfig, data: Path, init_params: Arrays | N
         if len(trace.step_losses) < steps:
             trace.step_losses.append(float(rec.loss))
         if trace.step1 is None:
-            trace.step1 = StepTrace(rec.logits.numpy(), state_arrays([s.numpy() for s in rec.state_out]),
-                                    np.float32(rec.loss), rec.grads_before, np.float64(rec.grad_norm),
-                                    rec.grads_after, rec.params_after)
+            trace.step1 = StepTrace(
+                rec.logits.numpy(),
+                state_arrays([s.numpy() for s in rec.state_out]),
+                np.float32(rec.loss),
+                rec.grads_before,
+                np.float64(rec.grad_norm),
+                rec.grads_after,
+                rec.params_after,
+            )
 
     for epoch in range(cfg.epochs):
         needs_hook = trace.step1 is None or len(trace.step_losses) < steps
-        ppl, speed = train_epoch_ch8(net, dataset.batches(device), cfg.lr, device, cfg.random_iter,
-                                     cfg.mode, hook if needs_hook else None,
-                                     zero_scratch_grads=cfg.port_engine == "mxnet")
+        ppl, speed = train_epoch_ch8(
+            net,
+            dataset.batches(device),
+            cfg.lr,
+            device,
+            cfg.random_iter,
+            cfg.mode,
+            hook if needs_hook else None,
+            zero_scratch_grads=cfg.port_engine == "mxnet",
+        )
         trace.perplexities.append(ppl)
         trace.speeds.append(speed)
         if on_epoch is not None:

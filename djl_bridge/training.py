@@ -16,13 +16,14 @@ Deviation kept on purpose: the Java loop calls ``s.stopGradient()`` and drops th
 PyTorch engine that returns a detached copy, so the original never detaches the carried state.
 The port detaches it (the evident intent, and the only runnable form with libtorch autograd).
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -73,6 +74,7 @@ class StopWatch:
 @dataclass
 class StepRecord:
     """One training step, for comparison with the Java side (DJL names and layouts)."""
+
     step: int
     x: torch.Tensor
     y: torch.Tensor
@@ -144,10 +146,16 @@ def _fast_step(params: list[torch.Tensor], lr: float, zero: bool) -> None:
         torch._foreach_zero_(grads)
 
 
-def train_epoch_ch8(net: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                    lr: float, device: torch.device, use_random_iter: bool, mode: str = "parity",
-                    step_hook: Callable[[StepRecord], None] | None = None,
-                    zero_scratch_grads: bool = False) -> tuple[float, float]:
+def train_epoch_ch8(
+    net: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    lr: float,
+    device: torch.device,
+    use_random_iter: bool,
+    mode: str = "parity",
+    step_hook: Callable[[StepRecord], None] | None = None,
+    zero_scratch_grads: bool = False,
+) -> tuple[float, float]:
     """One epoch; returns (perplexity, tokens/s).
 
     ``zero_scratch_grads=False`` follows docs/notebook.md ("Training" 5): on DJL's PyTorch engine nothing zeroes the
@@ -194,18 +202,27 @@ def train_epoch_ch8(net: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.
         else:
             _djl_sgd_step(params, lr)
         if step_hook:
-            step_hook(StepRecord(
-                step, X.cpu(), Y.cpu(), y_hat.detach().cpu(),
-                None if state_in is None else [s.detach().cpu() for s in state_in],
-                [s.detach().cpu() for s in state], loss_value, grads_before, norm, grads_after,
-                to_djl(net)))
+            step_hook(
+                StepRecord(
+                    step,
+                    X.cpu(),
+                    Y.cpu(),
+                    y_hat.detach().cpu(),
+                    None if state_in is None else [s.detach().cpu() for s in state_in],
+                    [s.detach().cpu() for s in state],
+                    loss_value,
+                    grads_before,
+                    norm,
+                    grads_after,
+                    to_djl(net),
+                )
+            )
     perplexity = math.exp(metric[0] / metric[1])  # float32 division, as Java's float / float
     return perplexity, float(metric[1]) / watch.stop()
 
 
 @torch.no_grad()
-def predict_ch8(prefix: str, num_preds: int, net: nn.Module, vocab: Vocab,
-                device: torch.device) -> str:
+def predict_ch8(prefix: str, num_preds: int, net: nn.Module, vocab: Vocab, device: torch.device) -> str:
     """Warm up on ``prefix`` then append ``num_preds`` greedy (argmax) tokens."""
     if not prefix:
         raise ValueError("prefix must not be empty")
@@ -230,25 +247,32 @@ def java_1f(value: float) -> str:
     return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def train_ch8(net: nn.Module, dataset, vocab: Vocab, lr: float, num_epochs: int,
-              device: torch.device, use_random_iter: bool = False, mode: str = "parity",
-              on_epoch: Callable[[int, float, float], None] | None = None,
-              step_hook: Callable[[StepRecord], None] | None = None,
-              zero_scratch_grads: bool = False) -> TrainResult:
+def train_ch8(
+    net: nn.Module,
+    dataset,
+    vocab: Vocab,
+    lr: float,
+    num_epochs: int,
+    device: torch.device,
+    use_random_iter: bool = False,
+    mode: str = "parity",
+    on_epoch: Callable[[int, float, float], None] | None = None,
+    step_hook: Callable[[StepRecord], None] | None = None,
+    zero_scratch_grads: bool = False,
+) -> TrainResult:
     """Train ``num_epochs`` (``on_epoch(epoch, perplexity, speed)`` after each); return the
     curves, the notebook's final line and its two 50-character predictions (nothing printed)."""
     net.to(device)
     result = TrainResult()
     for epoch in range(1, num_epochs + 1):
-        ppl, speed = train_epoch_ch8(net, dataset.batches(device), lr, device, use_random_iter,
-                                     mode, step_hook, zero_scratch_grads)
+        ppl, speed = train_epoch_ch8(
+            net, dataset.batches(device), lr, device, use_random_iter, mode, step_hook, zero_scratch_grads
+        )
         result.perplexities.append(ppl)
         result.speeds.append(speed)
         if on_epoch:
             on_epoch(epoch, ppl, speed)
     if result.perplexities:
-        result.final_line = (f"perplexity: {java_1f(ppl)}, {java_1f(speed)} tokens/sec on "
-                             f"{djl_device_name(device)}")
-    result.predictions = [predict_ch8(p, 50, net, vocab, device)
-                          for p in ("time traveller", "traveller")]
+        result.final_line = f"perplexity: {java_1f(ppl)}, {java_1f(speed)} tokens/sec on {djl_device_name(device)}"
+    result.predictions = [predict_ch8(p, 50, net, vocab, device) for p in ("time traveller", "traveller")]
     return result

@@ -11,8 +11,20 @@ import pytest
 import torch
 
 CLI = [sys.executable, "-m", "djl_bridge.cli", "bench"]
-SMALL = ["--hidden", "16", "--max-tokens", "1500", "--batch-size", "8", "--num-steps", "10", "--epochs", "2",
-         "--warmup", "1"]
+SMALL = [
+    "--hidden",
+    "16",
+    "--max-tokens",
+    "1500",
+    "--batch-size",
+    "8",
+    "--num-steps",
+    "10",
+    "--epochs",
+    "2",
+    "--warmup",
+    "1",
+]
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:
@@ -36,8 +48,9 @@ def test_bench_json_has_every_row_with_ratios_peak_share_and_jvm_figures(tmp_pat
     else:
         assert all("CUDA" in skipped[n] for n in cuda_rows)
     ratios = result["ratios"]
-    assert ratios["python-fast/baseline"] == pytest.approx(rows["python-fast"]["tokens_per_s"]
-                                                           / rows["baseline"]["tokens_per_s"])
+    assert ratios["python-fast/baseline"] == pytest.approx(
+        rows["python-fast"]["tokens_per_s"] / rows["baseline"]["tokens_per_s"]
+    )
     expected = {"python-parity/djl-pytorch", "python-fast/python-parity", "sides-concurrent/sides-sequential"}
     assert expected <= set(ratios)
     sides = rows["sides-concurrent"]["sides_seconds"]
@@ -61,8 +74,9 @@ def test_bench_table_names_only_the_rows_asked_for():
     assert "JVM" not in proc.stderr  # no Java row, no JVM
 
 
-@pytest.mark.parametrize("args,fragment", [(["--rows", "tensorflow"], "unknown bench row"),
-                                           (["--epochs", "0"], "--epochs must be positive")])
+@pytest.mark.parametrize(
+    "args,fragment", [(["--rows", "tensorflow"], "unknown bench row"), (["--epochs", "0"], "--epochs must be positive")]
+)
 def test_bench_bad_input_is_one_line_exit_2(args, fragment):
     proc = bench(*args)
     assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
@@ -84,8 +98,9 @@ def test_baseline_is_the_ports_model(data_file):
 
     port = seeded_model("bilstm", 28, 12, 2, 3)
     base = CharLSTM(28, 12, 2)
-    base.load_state_dict({k.replace("rnn.", "lstm.").replace("linear.", "head."): v
-                          for k, v in port.state_dict().items()})
+    base.load_state_dict(
+        {k.replace("rnn.", "lstm.").replace("linear.", "head."): v for k, v in port.state_dict().items()}
+    )
     X = torch.randint(0, 28, (4, 7), dtype=torch.int32)
     (y_port, s_port), (y_base, s_base) = port(X), base(X)
     torch.testing.assert_close(y_base, y_port, rtol=0, atol=0)

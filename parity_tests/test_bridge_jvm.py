@@ -23,8 +23,10 @@ def test_ndarray_round_trip_is_bit_identical(manager, dtype, shape):
     rng = np.random.default_rng(0)
     a = np.asarray(rng.standard_normal(shape) * 1000).astype(dtype)
     nd = bridge.to_ndarray(manager, a)
-    assert str(nd.getDataType().name()) == {np.float32: "FLOAT32", np.float64: "FLOAT64",
-                                            np.int32: "INT32", np.int64: "INT64"}[dtype]
+    assert (
+        str(nd.getDataType().name())
+        == {np.float32: "FLOAT32", np.float64: "FLOAT64", np.int32: "INT32", np.int64: "INT64"}[dtype]
+    )
     assert tuple(nd.getShape().getShape()) == shape
     back = bridge.to_numpy(nd)
     assert back.dtype == a.dtype and back.shape == a.shape
@@ -46,9 +48,8 @@ def test_java_computes_on_converted_arrays(manager):
 
 def test_java_exception_becomes_python_exception_with_stack(manager):
     Shape = bridge.jclass("ai.djl.ndarray.types.Shape")
-    with pytest.raises(bridge.JavaError) as err:
-        with bridge.java_call():
-            manager.ones(Shape(2, 3)).reshape(Shape(7))
+    with pytest.raises(bridge.JavaError) as err, bridge.java_call():
+        manager.ones(Shape(2, 3)).reshape(Shape(7))
     assert err.value.java_class == "ai.djl.engine.EngineException"
     assert "invalid for input of size 6" in err.value.message
     assert "ai.djl.pytorch.jni.JniUtils.reshape" in err.value.stack_trace

@@ -10,8 +10,22 @@ import sys
 import pytest
 
 CLI = [sys.executable, "-m", "djl_bridge.cli"]
-TINY = ["--device", "cpu", "--model", "lstm", "--hidden", "8", "--max-tokens", "1200", "--batch-size", "4", "--epochs", "2",
-        "--offset", "1"]
+TINY = [
+    "--device",
+    "cpu",
+    "--model",
+    "lstm",
+    "--hidden",
+    "8",
+    "--max-tokens",
+    "1200",
+    "--batch-size",
+    "4",
+    "--epochs",
+    "2",
+    "--offset",
+    "1",
+]
 
 
 def run(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
@@ -35,8 +49,7 @@ BAD_INPUTS = [
     (["--offset", "35"], "--offset must be in"),
     (["--device", "cuda"], "cuda"),
 ]
-COMMANDS = [["train", "--impl", "python"], ["train", "--impl", "djl", "--model", "lstm"],
-            ["compare", "--layout-fix"]]
+COMMANDS = [["train", "--impl", "python"], ["train", "--impl", "djl", "--model", "lstm"], ["compare", "--layout-fix"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:3]))
@@ -55,14 +68,23 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(command, args, fragment
     assert not out_dir.exists() and not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("command", [["train", "--impl", "djl", "--out", "o", *TINY],
-                                     ["compare", "--out", "o", *TINY], ["doctor"]], ids=lambda c: c[0])
-@pytest.mark.parametrize("env,fragment", [({"JAVA_HOME": "/nonexistent-jdk"}, "JAVA_HOME=/nonexistent-jdk"),
-                                          ({"DJL_PARITY_JAVA_DIR": "/nonexistent-build"}, "not built")],
-                         ids=["no JDK", "no build"])
+@pytest.mark.parametrize(
+    "command",
+    [["train", "--impl", "djl", "--out", "o", *TINY], ["compare", "--out", "o", *TINY], ["doctor"]],
+    ids=lambda c: c[0],
+)
+@pytest.mark.parametrize(
+    "env,fragment",
+    [
+        ({"JAVA_HOME": "/nonexistent-jdk"}, "JAVA_HOME=/nonexistent-jdk"),
+        ({"DJL_PARITY_JAVA_DIR": "/nonexistent-build"}, "not built"),
+    ],
+    ids=["no JDK", "no build"],
+)
 def test_a_missing_part_of_the_environment_is_exit_3(command, env, fragment, tmp_path):
-    proc = subprocess.run([*CLI, *command], capture_output=True, text=True, timeout=180, cwd=tmp_path,
-                          env={**os.environ, **env})
+    proc = subprocess.run(
+        [*CLI, *command], capture_output=True, text=True, timeout=180, cwd=tmp_path, env={**os.environ, **env}
+    )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert fragment in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
@@ -104,8 +126,19 @@ def test_python_and_djl_train_print_the_same_numbers(tmp_path):
 
 
 def test_compare_bilstm_as_published_is_incomplete_not_pass(tmp_path):
-    proc = run("compare", "--model", "bilstm", "--hidden", "8", "--max-tokens", "1200", "--epochs", "1",
-               "--out", str(tmp_path / "r"))
+    proc = run(
+        "compare",
+        "--model",
+        "bilstm",
+        "--hidden",
+        "8",
+        "--max-tokens",
+        "1200",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "r"),
+    )
     assert proc.returncode == 4, proc.stderr[-2000:]
     verdict = proc.stdout.splitlines()[-2]
     assert verdict.startswith("INCOMPLETE: 13 of 20 stages not compared (init.independent, ")

@@ -27,6 +27,7 @@ def test_thread_budget_is_per_thread():
         with thread_budget(1):
             seen["inside"] = torch.get_num_threads()
             seen["main while inside"] = main_threads
+
     main_threads = torch.get_num_threads()
     t = threading.Thread(target=side)
     t.start()

@@ -14,14 +14,50 @@ from djl_bridge.parity.tolerances import tolerance_for
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available on this machine")
 
-TINY = ["--model", "bilstm", "--hidden", "16", "--layers", "2", "--max-tokens", "1500", "--batch-size", "8",
-        "--num-steps", "10", "--epochs", "3", "--offset", "0", "--seed", "2"]
+TINY = [
+    "--model",
+    "bilstm",
+    "--hidden",
+    "16",
+    "--layers",
+    "2",
+    "--max-tokens",
+    "1500",
+    "--batch-size",
+    "8",
+    "--num-steps",
+    "10",
+    "--epochs",
+    "3",
+    "--offset",
+    "0",
+    "--seed",
+    "2",
+]
 
 
 def train(tmp_path, device: str, mode: str) -> dict:
     out = tmp_path / f"{device}-{mode}"
-    proc = subprocess.run([sys.executable, "-m", "djl_bridge.cli", "train", "--impl", "python", "--device", device,
-                           "--mode", mode, "--out", str(out), *TINY], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "djl_bridge.cli",
+            "train",
+            "--impl",
+            "python",
+            "--device",
+            device,
+            "--mode",
+            mode,
+            "--out",
+            str(out),
+            *TINY,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads((out / "metrics.json").read_text()) | {"stdout": proc.stdout}
 

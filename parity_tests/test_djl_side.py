@@ -22,8 +22,9 @@ def test_unidirectional_lstm_runs_as_published(data_file, jvm):
     assert probe_as_published(RunConfig(model="deep-lstm", hidden=8, max_tokens=1200), data_file) is None
 
 
-@pytest.mark.parametrize("model,extra", [("lstm", {}), ("gru", {}), ("rnn-scratch", {}),
-                                         ("bilstm", {"layout_fix": True})])
+@pytest.mark.parametrize(
+    "model,extra", [("lstm", {}), ("gru", {}), ("rnn-scratch", {}), ("bilstm", {"layout_fix": True})]
+)
 def test_java_training_perplexity_falls(model, extra, data_file, jvm):
     from djl_bridge.jvm.djl_side import run_djl
 
@@ -37,8 +38,9 @@ def test_java_training_perplexity_falls(model, extra, data_file, jvm):
     assert ("layout-fix" in " ".join(result.deviations)) == bool(extra)
 
 
-@pytest.mark.parametrize("model", ["rnn", "gru", "lstm", "deep-lstm", "bilstm", "rnn-scratch", "gru-scratch",
-                                   "lstm-scratch"])
+@pytest.mark.parametrize(
+    "model", ["rnn", "gru", "lstm", "deep-lstm", "bilstm", "rnn-scratch", "gru-scratch", "lstm-scratch"]
+)
 def test_parameters_round_trip_bit_exact_through_the_mapping(model, data_file, jvm):
     import torch
 
@@ -47,8 +49,9 @@ def test_parameters_round_trip_bit_exact_through_the_mapping(model, data_file, j
     from djl_bridge.models import build_model
     from djl_bridge.params import djl_names, from_djl, to_djl
 
-    cfg = RunConfig(model=model, hidden=8, layers=2 if model in ("deep-lstm", "bilstm") else None,
-                    max_tokens=1200, layout_fix=True).resolved()
+    cfg = RunConfig(
+        model=model, hidden=8, layers=2 if model in ("deep-lstm", "bilstm") else None, max_tokens=1200, layout_fix=True
+    ).resolved()
     setup = prepare(cfg, data_file)
     Params = jclass("org.djlparity.bridge.Params")
     try:
@@ -75,7 +78,7 @@ def test_djl_scalar_operand_is_freed_before_backward(jvm):
     """DJL bug: W.mul(-3) in a GradientCollector, a GC before backward, and the gradient is garbage."""
     import jpype
 
-    from djl_bridge.jvm import jclass, java_call, to_numpy
+    from djl_bridge.jvm import java_call, jclass, to_numpy
 
     manager = jclass("ai.djl.ndarray.NDManager").newBaseManager()
     Shape, System = jclass("ai.djl.ndarray.types.Shape"), jclass("java.lang.System")

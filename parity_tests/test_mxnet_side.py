@@ -140,9 +140,30 @@ def test_a_hung_worker_is_stopped_after_the_timeout(data_file):
 
 def test_missing_engine_build_is_exit_3(tmp_path, data_file):
     env = {**os.environ, "DJL_PARITY_JAVA_DIR": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "djl_bridge.cli", "train", "--impl", "djl", "--engine", "mxnet",
-                           "--epochs", "1", "--hidden", "8", "--max-tokens", "2000", "--out", str(tmp_path / "o")],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "djl_bridge.cli",
+            "train",
+            "--impl",
+            "djl",
+            "--engine",
+            "mxnet",
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--max-tokens",
+            "2000",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 3, proc.stderr
     assert "engine mxnet is not built" in proc.stderr and "djl-parity setup" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -179,8 +200,9 @@ def test_the_envelope_fails_a_run_outside_it_and_names_where(data_file):
 
     cfg = RunConfig(model="bilstm", **SMALL).resolved()
     java = worker.trace("mxnet", cfg, data_file, None, 20).trace
-    python = python_run(python_data(cfg, data_file, java.offset), port_config(cfg, "mxnet"), data_file,
-                        java.init_params, 20)
+    python = python_run(
+        python_data(cfg, data_file, java.offset), port_config(cfg, "mxnet"), data_file, java.init_params, 20
+    )
     assert all(s.passed for s in engine_stages(cfg, java, python, "mxnet"))
 
     off = copy.deepcopy(python)
@@ -237,12 +259,28 @@ def test_the_wire_format_round_trips_a_trace_exactly(tmp_path):
     from djl_bridge.trace import StepTrace, Trace
 
     rng = np.random.default_rng(0)
-    step = StepTrace(rng.random((4, 3), np.float32), {"H": np.zeros((2, 1, 3), np.float32)}, np.float32(1.5),
-                     {"w": rng.random(5).astype(np.float32)}, np.float64(0.25), {"w": np.zeros(5, np.float32)},
-                     {"w": np.full(5, -0.0, np.float32)})
-    trace = Trace(["a b"], ["a"], ["<unk>", ""], [1, 2], 3, np.arange(6, dtype=np.int32).reshape(1, 2, 3),
-                  np.zeros((1, 2, 0), np.int32), step1=step, step_losses=[1.0], perplexities=[2.0],
-                  predictions={"p": "q"})
+    step = StepTrace(
+        rng.random((4, 3), np.float32),
+        {"H": np.zeros((2, 1, 3), np.float32)},
+        np.float32(1.5),
+        {"w": rng.random(5).astype(np.float32)},
+        np.float64(0.25),
+        {"w": np.zeros(5, np.float32)},
+        {"w": np.full(5, -0.0, np.float32)},
+    )
+    trace = Trace(
+        ["a b"],
+        ["a"],
+        ["<unk>", ""],
+        [1, 2],
+        3,
+        np.arange(6, dtype=np.int32).reshape(1, 2, 3),
+        np.zeros((1, 2, 0), np.int32),
+        step1=step,
+        step_losses=[1.0],
+        perplexities=[2.0],
+        predictions={"p": "q"},
+    )
     wire.write(tmp_path, "m", {"trace": trace})
     back = wire.rebuild(Trace, wire.read(tmp_path, "m")["trace"], {"step1": StepTrace})
     assert back.vocab == ["<unk>", ""] and back.offset == 3 and back.predictions == {"p": "q"}

@@ -43,8 +43,7 @@ def test_other_torch_version_is_refused_with_install_hint(monkeypatch):
     from djl_bridge.jvm import runtime
 
     real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version",
-                        lambda name: "2.9.0" if name == "torch" else real(name))
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.9.0" if name == "torch" else real(name))
     with pytest.raises(runtime.BridgeSetupError) as err:
         runtime.libtorch_policy()
     assert "pip install torch==2.7.1" in str(err.value)

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from djl_bridge.config import RunConfig
-from djl_bridge.parity.compare import (EXPLAINED, FAILED, IDENTICAL, NOT_COMPARED, StageResult, compare_stage,
-                                       not_compared, ulp_distance)
+from djl_bridge.parity.compare import (
+    EXPLAINED,
+    FAILED,
+    IDENTICAL,
+    NOT_COMPARED,
+    StageResult,
+    compare_stage,
+    not_compared,
+    ulp_distance,
+)
 from djl_bridge.parity.report import Report
 
 
@@ -44,10 +52,13 @@ def test_mixed_dtypes_are_compared_in_the_wider_type_with_its_ulps():
     assert compare_stage("step1.loss", f32_next, np.float64([1.0]), "parity").max_ulp == 2**29
 
 
-@pytest.mark.parametrize("java,python,expected", [
-    (np.zeros((2, 3), np.float32), np.zeros((3, 2), np.float32), "shape (2, 3) vs (3, 2)"),
-    ([1.0, 2.0], [1.0, 2.0, 3.0], "length 2 vs 3"),
-])
+@pytest.mark.parametrize(
+    "java,python,expected",
+    [
+        (np.zeros((2, 3), np.float32), np.zeros((3, 2), np.float32), "shape (2, 3) vs (3, 2)"),
+        ([1.0, 2.0], [1.0, 2.0, 3.0], "length 2 vs 3"),
+    ],
+)
 def test_different_shapes_or_lengths_fail_and_say_both(java, python, expected):
     result = compare_stage("epochs.perplexity", java, python, "parity", "epoch")
     assert result.status == FAILED and result.first_bad == expected
@@ -60,8 +71,9 @@ def test_named_arrays_of_different_shapes_fail_naming_the_parameter():
 
 
 def test_signed_zeros_are_identical_values_and_counted():
-    result = compare_stage("step1.grads", {"b": np.float32([0.0, -0.0, 1.0])},
-                           {"b": np.float32([-0.0, -0.0, 1.0])}, "parity")
+    result = compare_stage(
+        "step1.grads", {"b": np.float32([0.0, -0.0, 1.0])}, {"b": np.float32([-0.0, -0.0, 1.0])}, "parity"
+    )
     assert result.status == IDENTICAL and result.max_ulp == 0 and "1 element(s) are -0.0" in result.note
 
 
@@ -77,12 +89,15 @@ def _stage(status: str) -> StageResult:
     return StageResult("x", status, "exact")
 
 
-@pytest.mark.parametrize("statuses,outcome,code", [
-    ([IDENTICAL, "within tolerance", EXPLAINED], "PASS", 0),
-    ([IDENTICAL, NOT_COMPARED], "INCOMPLETE", 4),
-    ([FAILED, NOT_COMPARED], "FAIL", 1),
-    ([], "INCOMPLETE", 4),
-])
+@pytest.mark.parametrize(
+    "statuses,outcome,code",
+    [
+        ([IDENTICAL, "within tolerance", EXPLAINED], "PASS", 0),
+        ([IDENTICAL, NOT_COMPARED], "INCOMPLETE", 4),
+        ([FAILED, NOT_COMPARED], "FAIL", 1),
+        ([], "INCOMPLETE", 4),
+    ],
+)
 def test_outcome_is_pass_only_when_every_stage_was_compared(statuses, outcome, code):
     report = Report({}, "java", [_stage(s) for s in statuses], {})
     assert report.outcome == outcome and report.exit_code == code
@@ -92,8 +107,9 @@ def test_outcome_is_pass_only_when_every_stage_was_compared(statuses, outcome, c
 def test_incomplete_headline_names_the_stages_why_and_the_flag():
     stages = [_stage(IDENTICAL), not_compared("step1.loss", "parity", "Java cannot train it", "--layout-fix")]
     verdict = Report({}, "java", stages, {}).verdict()
-    assert verdict == ("INCOMPLETE: 1 of 2 stages not compared (step1.loss): Java cannot train it; "
-                       "to compare them: --layout-fix")
+    assert verdict == (
+        "INCOMPLETE: 1 of 2 stages not compared (step1.loss): Java cannot train it; to compare them: --layout-fix"
+    )
 
 
 def test_series_report_one_based_epoch():

@@ -1,4 +1,5 @@
 """TimeMachineDataset windows and DJL samplers, by hand."""
+
 import pytest
 import torch
 
@@ -9,8 +10,7 @@ def test_windows_offset_3():
     ds = TimeMachineDataset(list(range(100)), batch_size=2, num_steps=5, offset=3)
     assert ds.num_batches == 9 and ds.features.shape == (18, 5)
     assert ds.features.dtype == torch.int32
-    assert ds.features[:4].tolist() == [[3, 4, 5, 6, 7], [51, 52, 53, 54, 55],
-                                        [8, 9, 10, 11, 12], [56, 57, 58, 59, 60]]
+    assert ds.features[:4].tolist() == [[3, 4, 5, 6, 7], [51, 52, 53, 54, 55], [8, 9, 10, 11, 12], [56, 57, 58, 59, 60]]
     assert torch.equal(ds.labels, ds.features + 1)
     batches = list(ds.batches())
     assert len(batches) == 9
@@ -41,8 +41,7 @@ def test_too_large_batch_is_clear():
 
 def test_java_random_matches_jvm():
     r = JavaRandom(42)  # values printed by jshell: new Random(42)
-    assert [r.next_int(35), r.next_int(10), r.next_int(16), r.next_int(1000000007)] == \
-        [15, 3, 10, 102948884]
+    assert [r.next_int(35), r.next_int(10), r.next_int(16), r.next_int(1000000007)] == [15, 3, 10, 102948884]
     assert random_order(10, JavaRandom(7)) == [2, 8, 3, 6, 1, 0, 9, 4, 5, 7]
 
 

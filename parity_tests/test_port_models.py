@@ -1,12 +1,12 @@
 """Models, DJL parameter mapping, device names."""
+
 import numpy as np
 import pytest
 import torch
 
-from djl_bridge.device import djl_device_name, resolve_device
 from djl_bridge.config import MODELS as MODEL_NAMES
-from djl_bridge.models import (RNNModel, RNNModelScratch, build_model,
-                               one_hot_time_major)
+from djl_bridge.device import djl_device_name, resolve_device
+from djl_bridge.models import RNNModelScratch, build_model, one_hot_time_major
 from djl_bridge.params import djl_names, from_djl, grads_to_djl, init_djl_, to_djl
 
 V, H = 7, 4
@@ -55,7 +55,18 @@ def test_djl_key_order_bilstm():
 
 def test_scratch_names():
     assert djl_names(RNNModelScratch("gru", V, H)) == [
-        "W_xz", "W_hz", "b_z", "W_xr", "W_hr", "b_r", "W_xh", "W_hh", "b_h", "W_hq", "b_q"]
+        "W_xz",
+        "W_hz",
+        "b_z",
+        "W_xr",
+        "W_hr",
+        "b_r",
+        "W_xh",
+        "W_hh",
+        "b_h",
+        "W_hq",
+        "b_q",
+    ]
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -1,8 +1,16 @@
 """Text, vocabulary and corpus: hand-worked values, including the Java empty-line quirk."""
+
 import pytest
 
-from djl_bridge.text import (EMPTY_LINE, Vocab, clean_line, load_corpus_time_machine,
-                             read_lines, read_time_machine, tokenize)
+from djl_bridge.text import (
+    EMPTY_LINE,
+    Vocab,
+    clean_line,
+    load_corpus_time_machine,
+    read_lines,
+    read_time_machine,
+    tokenize,
+)
 
 TEXT = "The Time, 1898!\r\n\nab  ba\r123\n\n"
 

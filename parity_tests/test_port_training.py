@@ -1,4 +1,5 @@
 """Training arithmetic by hand, a short real run, fast vs parity, CUDA when present."""
+
 import math
 
 import numpy as np
@@ -7,12 +8,20 @@ import torch
 
 from djl_bridge.dataset import TimeMachineDataset
 from djl_bridge.models import build_model
-from djl_bridge.params import init_djl_
-from djl_bridge.params import djl_names
+from djl_bridge.params import djl_names, init_djl_
 from djl_bridge.plots import plot_perplexity
 from djl_bridge.text import load_corpus_time_machine
-from djl_bridge.training import (Accumulator, _djl_sgd_step, grad_clipping, java_1f, loss_fn,
-                                 predict_ch8, sgd, train_ch8, train_epoch_ch8)
+from djl_bridge.training import (
+    Accumulator,
+    _djl_sgd_step,
+    grad_clipping,
+    java_1f,
+    loss_fn,
+    sgd,
+    train_ch8,
+    train_epoch_ch8,
+)
+
 
 @pytest.mark.parametrize("mode", ["parity", "fast"])
 def test_loss_by_hand(mode):
@@ -123,8 +132,7 @@ def test_step_hook_records(small):
     r0, r1 = records[:2]
     assert r0.state_in is None and len(r1.state_in) == 2
     assert list(r0.grads_before) == djl_names(net)
-    norm_after = math.sqrt(sum(float((g.astype(np.float64) ** 2).sum())
-                               for g in r0.grads_after.values()))
+    norm_after = math.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in r0.grads_after.values()))
     assert norm_after == pytest.approx(min(r0.grad_norm, 1.0), rel=1e-5)
     assert r0.logits.shape == (8 * 35, len(vocab))
     assert np.array_equal(r1.state_in[0].numpy(), r0.state_out[0].numpy())
@@ -137,8 +145,7 @@ def test_scratch_gradients_accumulate_unless_zeroed(small):
         records = []
         net = _model("rnn-scratch", vocab)
         batches = list(dataset.batches())[:2]
-        train_epoch_ch8(net, batches, 1, torch.device("cpu"), False, step_hook=records.append,
-                        zero_scratch_grads=zero)
+        train_epoch_ch8(net, batches, 1, torch.device("cpu"), False, step_hook=records.append, zero_scratch_grads=zero)
         norms[zero] = records[1].grads_before["W_hq"]
     assert not np.allclose(norms[False], norms[True])
 

@@ -11,13 +11,23 @@ import pytest
 
 from djl_bridge.config import RunConfig
 from djl_bridge.parity.compare import EXPLAINED, FAILED, compare_stage
-from djl_bridge.parity.divergences import REGISTRY, by_name, failure_cause
 from djl_bridge.parity.cross_engine import ENGINE_STAGES
+from djl_bridge.parity.divergences import REGISTRY, by_name, failure_cause
 from djl_bridge.parity.engine import RUN_STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = {"java.as_published", "java.run", "lines", "tokens", "vocab", "corpus", "batches.x", "batches.y",
-          *RUN_STAGES, *ENGINE_STAGES}
+STAGES = {
+    "java.as_published",
+    "java.run",
+    "lines",
+    "tokens",
+    "vocab",
+    "corpus",
+    "batches.x",
+    "batches.y",
+    *RUN_STAGES,
+    *ENGINE_STAGES,
+}
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=lambda d: d.name)
@@ -57,13 +67,12 @@ def test_the_published_failure_matches_its_signature(data_file, jvm):
 
 def test_a_java_failure_with_another_symptom_is_failed_with_its_real_message(manager):
     """Same exception class, another op and message: the layout entry must not explain it."""
-    from djl_bridge.jvm import JavaError, jclass, java_call
+    from djl_bridge.jvm import JavaError, java_call, jclass
     from djl_bridge.parity.engine import _as_published_stage
 
     Shape = jclass("ai.djl.ndarray.types.Shape")
-    with pytest.raises(JavaError) as info:
-        with java_call():
-            manager.ones(Shape(2, 3)).matMul(manager.ones(Shape(2, 3)))
+    with pytest.raises(JavaError) as info, java_call():
+        manager.ones(Shape(2, 3)).matMul(manager.ones(Shape(2, 3)))
     assert info.value.root()[0] == "ai.djl.engine.EngineException"
     assert failure_cause(*info.value.root(), info.value.stack_trace) is None
     stage = _as_published_stage(info.value, "parity")
@@ -76,8 +85,7 @@ def test_independent_init_is_compared_not_copied(data_file, jvm):
     from djl_bridge.jvm.djl_side import java_data, java_run
     from djl_bridge.trace import python_data, python_run
 
-    cfg = RunConfig(model="gru", hidden=8, max_tokens=1200, batch_size=4, num_steps=5, epochs=1,
-                    offset=0).resolved()
+    cfg = RunConfig(model="gru", hidden=8, max_tokens=1200, batch_size=4, num_steps=5, epochs=1, offset=0).resolved()
     setup, java = java_data(cfg, data_file)
     try:
         java_run(setup, java, cfg, None, 1)
@@ -92,14 +100,13 @@ def test_independent_init_is_compared_not_copied(data_file, jvm):
 
 
 def test_a_java_failure_during_training_is_a_failed_stage_and_exit_1(manager):
-    from djl_bridge.jvm import JavaError, jclass, java_call
+    from djl_bridge.jvm import JavaError, java_call, jclass
     from djl_bridge.parity.compare import not_compared
     from djl_bridge.parity.engine import _java_failure_stage
     from djl_bridge.parity.report import Report
 
-    with pytest.raises(JavaError) as info:
-        with java_call():
-            manager.ones(jclass("ai.djl.ndarray.types.Shape")(2, 3)).reshape(7)
+    with pytest.raises(JavaError) as info, java_call():
+        manager.ones(jclass("ai.djl.ndarray.types.Shape")(2, 3)).reshape(7)
     stage = _java_failure_stage(info.value, "parity")
     assert stage.stage == "java.run" and stage.status == FAILED and info.value.root_cause()[:60] in stage.note
     report = Report({}, "java", [stage, not_compared("final.params", "parity", "the Java side failed", "")], {})
@@ -111,8 +118,7 @@ def test_python_initialising_first_leaves_djl_generator_alone(data_file, jvm):
     from djl_bridge.jvm.djl_side import java_data, java_run
     from djl_bridge.trace import python_data, python_run
 
-    cfg = RunConfig(model="lstm", hidden=8, max_tokens=1200, batch_size=4, num_steps=5, epochs=1,
-                    offset=0).resolved()
+    cfg = RunConfig(model="lstm", hidden=8, max_tokens=1200, batch_size=4, num_steps=5, epochs=1, offset=0).resolved()
     setup, java = java_data(cfg, data_file)  # seeds DJL's engine
     python = python_run(python_data(cfg, data_file, 0), cfg, data_file, None, 1)  # builds torch.nn modules
     try:

@@ -12,14 +12,33 @@ from pathlib import Path
 
 import pytest
 
-LONG = ["--device", "cpu", "--model", "lstm", "--hidden", "16", "--max-tokens", "1500", "--batch-size", "4", "--epochs", "10000",
-        "--offset", "0"]
+LONG = [
+    "--device",
+    "cpu",
+    "--model",
+    "lstm",
+    "--hidden",
+    "16",
+    "--max-tokens",
+    "1500",
+    "--batch-size",
+    "4",
+    "--epochs",
+    "10000",
+    "--offset",
+    "0",
+]
 
 
 def _interrupt_after_training_starts(args: list[str], sig: int, cwd: Path) -> subprocess.CompletedProcess:
     """Start the CLI, wait until an epoch has finished (its progress line), then send ``sig``."""
-    proc = subprocess.Popen([sys.executable, "-m", "djl_bridge.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "djl_bridge.cli", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         seen, deadline = "", time.monotonic() + 180
         while ": epoch 1/" not in seen and time.monotonic() < deadline and proc.poll() is None:
@@ -37,8 +56,11 @@ def _interrupt_after_training_starts(args: list[str], sig: int, cwd: Path) -> su
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("command", [["train", "--impl", "python"], ["train", "--impl", "djl"], ["compare"]],
-                         ids=["train-python", "train-djl", "compare"])
+@pytest.mark.parametrize(
+    "command",
+    [["train", "--impl", "python"], ["train", "--impl", "djl"], ["compare"]],
+    ids=["train-python", "train-djl", "compare"],
+)
 def test_an_interrupt_exits_128_plus_signal_with_one_line_and_nothing_written(command, sig, tmp_path):
     result = _interrupt_after_training_starts([*command, "--out", "out", *LONG], sig, tmp_path)
     assert result.returncode == 128 + sig, result.stderr[-2000:]

@@ -31,8 +31,10 @@ def main(argv: list[str]) -> int:
     for engine in ("mxnet", "pytorch-native"):
         starts = [worker.engine_status(engine) for _ in range(args.starts)]
         best = min(starts, key=lambda s: s.spawn_to_started_s)
-        print(f"{engine}: worker start (spawn to engine ready) best of {args.starts}: {best.spawn_to_started_s:.2f} s "
-              f"(JVM {best.jvm_s:.2f} s)")
+        print(
+            f"{engine}: worker start (spawn to engine ready) best of {args.starts}: {best.spawn_to_started_s:.2f} s "
+            f"(JVM {best.jvm_s:.2f} s)"
+        )
     cfg = RunConfig(epochs=args.epochs, max_tokens=args.max_tokens, offset=0, device="cpu").resolved()
     speeds = {}
     python = python_data(cfg, data, 0)
@@ -43,11 +45,13 @@ def main(argv: list[str]) -> int:
         run_cfg = cfg if engine == "mxnet" else RunConfig(**{**cfg.as_dict(), "layout_fix": True})
         wt = worker.trace(engine, run_cfg, data, init, 1)
         s = wt.stats
-        print(f"{engine}: request {s.request_bytes / 1e6:.1f} MB written "
-              f"{s.request_bytes / s.request_write_s / 1e9:.2f} GB/s, "
-              f"read {s.request_bytes / s.request_read_s / 1e9:.2f} GB/s; response {s.response_bytes / 1e6:.1f} MB "
-              f"written {s.response_bytes / s.response_write_s / 1e9:.2f} GB/s, read "
-              f"{s.response_bytes / s.response_read_s / 1e9:.2f} GB/s; overall {s.transfer_gb_s():.2f} GB/s")
+        print(
+            f"{engine}: request {s.request_bytes / 1e6:.1f} MB written "
+            f"{s.request_bytes / s.request_write_s / 1e9:.2f} GB/s, "
+            f"read {s.request_bytes / s.request_read_s / 1e9:.2f} GB/s; response {s.response_bytes / 1e6:.1f} MB "
+            f"written {s.response_bytes / s.response_write_s / 1e9:.2f} GB/s, read "
+            f"{s.response_bytes / s.response_read_s / 1e9:.2f} GB/s; overall {s.transfer_gb_s():.2f} GB/s"
+        )
         speeds[f"java on {engine} (worker)"] = wt.trace.speeds[-1]
     ref = speeds["port (parity, MXNet layout)"]
     for name, v in speeds.items():

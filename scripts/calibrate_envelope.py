@@ -67,14 +67,27 @@ def run(cfg: RunConfig, corpus, vocab_size: int, init: dict[str, np.ndarray], of
     def hook(r) -> None:
         rec["losses"].append(float(r.loss))
         if rec["step1"] is None:
-            rec["step1"] = {"step1.logits": r.logits.numpy(), "step1.state": [s.numpy() for s in r.state_out],
-                            "step1.loss": np.float32(r.loss), "step1.grads": r.grads_before,
-                            "step1.grad_norm": np.float64(r.grad_norm), "step1.clipped_grads": r.grads_after,
-                            "step1.params_after": r.params_after}
+            rec["step1"] = {
+                "step1.logits": r.logits.numpy(),
+                "step1.state": [s.numpy() for s in r.state_out],
+                "step1.loss": np.float32(r.loss),
+                "step1.grads": r.grads_before,
+                "step1.grad_norm": np.float64(r.grad_norm),
+                "step1.clipped_grads": r.grads_after,
+                "step1.params_after": r.params_after,
+            }
 
     for _ in range(cfg.epochs):
-        ppl, _ = train_epoch_ch8(net, dataset.batches(torch.device("cpu")), cfg.lr, torch.device("cpu"), False,
-                                 cfg.mode, hook, zero_scratch_grads=cfg.port_engine == "mxnet")
+        ppl, _ = train_epoch_ch8(
+            net,
+            dataset.batches(torch.device("cpu")),
+            cfg.lr,
+            torch.device("cpu"),
+            False,
+            cfg.mode,
+            hook,
+            zero_scratch_grads=cfg.port_engine == "mxnet",
+        )
         rec["ppl"].append(ppl)
         rec["params"].append(to_djl(net))
     return rec
@@ -90,19 +103,25 @@ def _max_abs(a, b) -> float:
 
 def calibrate(cfg: RunConfig, data: Path, seeds=SEEDS) -> dict:
     corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
-    acc: dict = {"step1_abs": {s: 0.0 for s in STEP1_STAGES}, "step_loss_abs": [], "epoch_ppl_abs": [],
-                 "epoch_params_abs": []}
+    acc: dict = {
+        "step1_abs": {s: 0.0 for s in STEP1_STAGES},
+        "step_loss_abs": [],
+        "epoch_ppl_abs": [],
+        "epoch_params_abs": [],
+    }
 
     def fold(key: str, values: list[float]) -> None:
         old = acc[key]
-        acc[key] = [max(x, y) for x, y in zip(old, values)] + values[len(old):] if old else values
+        acc[key] = [max(x, y) for x, y in zip(old, values)] + values[len(old) :] if old else values
 
     for seed in seeds:
         base = to_djl(seeded_model(cfg.model, len(vocab), cfg.hidden, cfg.layers, seed))
         offset = seed % cfg.num_steps
         a = run(cfg, corpus, len(vocab), base, offset)
-        for b in (run(cfg, corpus, len(vocab), nudged(base, seed), offset),
-                  run(replace(cfg, mode="fast"), corpus, len(vocab), base, offset)):
+        for b in (
+            run(cfg, corpus, len(vocab), nudged(base, seed), offset),
+            run(replace(cfg, mode="fast"), corpus, len(vocab), base, offset),
+        ):
             for s in STEP1_STAGES:
                 acc["step1_abs"][s] = max(acc["step1_abs"][s], _max_abs(a["step1"][s], b["step1"][s]))
             fold("step_loss_abs", [abs(x - y) for x, y in zip(a["losses"], b["losses"])])
@@ -126,22 +145,30 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, default=ENVELOPE_FILE, help="envelope file to update [%(default)s]")
     args = ap.parse_args(argv)
     data = resolve_data_file(args.data)
-    presets = ([(args.model, args.hidden, args.layers, args.max_tokens, args.epochs, args.port_engine)]
-               if args.model else PRESETS)
+    presets = (
+        [(args.model, args.hidden, args.layers, args.max_tokens, args.epochs, args.port_engine)]
+        if args.model
+        else PRESETS
+    )
     if args.small:
         presets = [p for p in presets if p[3] < 10000]
     doc = json.loads(args.out.read_text()) if args.out.is_file() else {}
     command = " ".join([".venv/bin/python scripts/calibrate_envelope.py", *argv])
-    doc["method"] = ("port vs port: (B) initial weights moved one ULP at random and (C) fast-mode kernels, "
-                     "each against (A) parity mode; max |Δ| over the seeds (0, 1, ...) and both; offset = seed")
+    doc["method"] = (
+        "port vs port: (B) initial weights moved one ULP at random and (C) fast-mode kernels, "
+        "each against (A) parity mode; max |Δ| over the seeds (0, 1, ...) and both; offset = seed"
+    )
     envelopes = doc.setdefault("envelopes", {})
     if args.threads:
         torch.set_num_threads(args.threads)
     for model, hidden, layers, max_tokens, epochs, port_engine in presets:
-        cfg = replace(RunConfig(model=model, hidden=hidden, layers=layers, max_tokens=max_tokens, epochs=epochs,
-                                port_engine=port_engine).resolved())
+        cfg = replace(
+            RunConfig(
+                model=model, hidden=hidden, layers=layers, max_tokens=max_tokens, epochs=epochs, port_engine=port_engine
+            ).resolved()
+        )
         t0 = time.perf_counter()
-        result = {"command": command, **calibrate(cfg, data, SEEDS[:args.seeds])}
+        result = {"command": command, **calibrate(cfg, data, SEEDS[: args.seeds])}
         print(f"{config_key(cfg.as_dict())}: {epochs} epochs, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         if args.out.is_file():  # another calibration may have written meanwhile: keep its entries
             envelopes = {**json.loads(args.out.read_text()).get("envelopes", {}), **envelopes}

@@ -57,9 +57,13 @@ def soak(side: str, cfg: RunConfig, data, warmup: int) -> dict:
     result = {"side": side, "epochs": cfg.epochs, "seconds": round(time.perf_counter() - t0, 1)}
     for name, values in samples.items():
         base = values[warmup - 1]
-        peak = max(values[warmup - 1:])
-        result[name] = {"at_warmup": round(base, 1), "peak_after": round(peak, 1), "final": round(values[-1], 1),
-                        "growth": round(peak / base - 1, 4)}
+        peak = max(values[warmup - 1 :])
+        result[name] = {
+            "at_warmup": round(base, 1),
+            "peak_after": round(peak, 1),
+            "final": round(values[-1], 1),
+            "growth": round(peak / base - 1, 4),
+        }
     return result
 
 
@@ -80,15 +84,29 @@ def main() -> int:
             results += json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout)
     else:
         data = resolve_data_file()
-        cfg = validated(RunConfig(model=args.model, epochs=args.epochs, max_tokens=args.max_tokens, offset=0,
-                                  device="cpu", layout_fix=args.model == "bilstm"), data)
+        cfg = validated(
+            RunConfig(
+                model=args.model,
+                epochs=args.epochs,
+                max_tokens=args.max_tokens,
+                offset=0,
+                device="cpu",
+                layout_fix=args.model == "bilstm",
+            ),
+            data,
+        )
         results = [soak(sides[0], cfg, data, args.warmup)]
     print(json.dumps(results, indent=2))
-    grown = [(r["side"], k, r[k]["growth"]) for r in results for k in ("rss_mib", "java_heap_mib")
-             if k in r and r[k]["growth"] > args.limit]
+    grown = [
+        (r["side"], k, r[k]["growth"])
+        for r in results
+        for k in ("rss_mib", "java_heap_mib")
+        if k in r and r[k]["growth"] > args.limit
+    ]
     for side, what, growth in grown:
-        print(f"soak: {side} {what} grew {growth:.1%} after epoch {args.warmup} (limit {args.limit:.0%})",
-              file=sys.stderr)
+        print(
+            f"soak: {side} {what} grew {growth:.1%} after epoch {args.warmup} (limit {args.limit:.0%})", file=sys.stderr
+        )
     return 1 if grown else 0
 
 

@@ -5,6 +5,16 @@ from djl_bridge.jvm.errors import JavaError, JavaOutput, capture_java_output, ja
 from djl_bridge.jvm.runtime import BridgeSetupError, JvmInfo, classpath, jclass, libtorch_policy, start
 
 __all__ = [
-    "BridgeSetupError", "JavaError", "JavaOutput", "JvmInfo", "capture_java_output", "classpath",
-    "jclass", "java_call", "libtorch_policy", "start", "to_ndarray", "to_numpy",
+    "BridgeSetupError",
+    "JavaError",
+    "JavaOutput",
+    "JvmInfo",
+    "capture_java_output",
+    "classpath",
+    "jclass",
+    "java_call",
+    "libtorch_policy",
+    "start",
+    "to_ndarray",
+    "to_numpy",
 ]

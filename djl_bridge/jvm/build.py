@@ -34,8 +34,12 @@ def is_up_to_date(project: Path | None = None, profile: str | None = None) -> bo
         return all(is_up_to_date(project, p) for p in PROFILES)
     target = project / PROFILES[profile]
     stamp = target / STAMP
-    return ((target / JAR_NAME).is_file() and (target / "classpath.txt").is_file()
-            and stamp.is_file() and stamp.read_text() == _inputs_digest(project))
+    return (
+        (target / JAR_NAME).is_file()
+        and (target / "classpath.txt").is_file()
+        and stamp.is_file()
+        and stamp.read_text() == _inputs_digest(project)
+    )
 
 
 def build(project: Path | None = None, force: bool = False, quiet: bool = True) -> bool:

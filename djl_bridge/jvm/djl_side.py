@@ -21,7 +21,8 @@ BRIDGE = "org.djlparity.bridge."
 LAYOUT_FIX_DEVIATION = (
     "layout-fix: bidirectional LSTM layers run through org.djlparity.fix.LayoutFixedLstm, which hands "
     "libtorch DJL's parameters in per-(layer, direction) order; the published notebook fails on DJL's "
-    "PyTorch engine instead")
+    "PyTorch engine instead"
+)
 NUM_STEPS_DEVIATION = "num-steps {n}: the original TimeMachineDataset hard-codes 35 and fails for other values"
 
 
@@ -61,19 +62,31 @@ def prepare(cfg: RunConfig, data: Path) -> JavaSetup:
     with java_call():
         jclass("ai.djl.engine.Engine").getInstance().setRandomSeed(cfg.seed)
         manager = jclass("ai.djl.ndarray.NDManager").newBaseManager(device)
-        builder = (jclass(D2L + "TimeMachineDataset").builder()
-                   .setManager(manager)
-                   .setMaxTokens(cfg.max_tokens)
-                   .setSampling(cfg.batch_size, cfg.random_iter)
-                   .setSteps(cfg.num_steps)
-                   .setDataFile(jclass("java.io.File")(str(data)).toPath()))
+        builder = (
+            jclass(D2L + "TimeMachineDataset")
+            .builder()
+            .setManager(manager)
+            .setMaxTokens(cfg.max_tokens)
+            .setSampling(cfg.batch_size, cfg.random_iter)
+            .setSteps(cfg.num_steps)
+            .setDataFile(jclass("java.io.File")(str(data)).toPath())
+        )
         if cfg.offset is not None:
             builder = builder.optOffset(cfg.offset)
         dataset = builder.build()
         dataset.prepare()
         vocab = dataset.getVocab()
-        net = jclass(D2L + "Models").create(cfg.model, vocab.length(), cfg.hidden, cfg.layers,
-                                             cfg.layout_fix, cfg.bias, cfg.learn_boundary, device, manager)
+        net = jclass(D2L + "Models").create(
+            cfg.model,
+            vocab.length(),
+            cfg.hidden,
+            cfg.layers,
+            cfg.layout_fix,
+            cfg.bias,
+            cfg.learn_boundary,
+            device,
+            manager,
+        )
     return JavaSetup(manager, device, dataset, vocab, net)
 
 
@@ -96,15 +109,35 @@ def run_djl(cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None) -
     listener = jpype.JProxy(D2L + "EpochListener", dict(onEpoch=epoch_done))
     try:
         with capture_java_output() as out, java_call():
-            jclass(D2L + "TimeMachine").trainCh8(setup.net, setup.dataset, setup.vocab, cfg.lr, cfg.epochs,
-                                                 setup.device, cfg.random_iter, setup.manager, listener)
+            jclass(D2L + "TimeMachine").trainCh8(
+                setup.net,
+                setup.dataset,
+                setup.vocab,
+                cfg.lr,
+                cfg.epochs,
+                setup.device,
+                cfg.random_iter,
+                setup.manager,
+                listener,
+            )
         final_line, *preds = out.lines[-3:]
         return RunResult(
-            "djl", cfg.as_dict(), str(setup.device), int(setup.dataset.getOffset()),
-            [str(t) for t in setup.vocab.idxToToken()], perplexities, speeds, final_line,
-            dict(zip(PREFIXES, preds)), deviations_of(cfg),
-            environment={"java": info.java_version, "djl": info.djl_version,
-                         "engine": f"{info.engine} {info.engine_version}", "libtorch": info.libtorch_dir},
+            "djl",
+            cfg.as_dict(),
+            str(setup.device),
+            int(setup.dataset.getOffset()),
+            [str(t) for t in setup.vocab.idxToToken()],
+            perplexities,
+            speeds,
+            final_line,
+            dict(zip(PREFIXES, preds)),
+            deviations_of(cfg),
+            environment={
+                "java": info.java_version,
+                "djl": info.djl_version,
+                "engine": f"{info.engine} {info.engine_version}",
+                "libtorch": info.libtorch_dir,
+            },
         )
     finally:
         setup.manager.close()
@@ -128,9 +161,15 @@ def java_data(cfg: RunConfig, data: Path) -> tuple[JavaSetup, Trace]:
             xs.append(to_numpy(batch.getData().head()))
             ys.append(to_numpy(batch.getLabels().head()))
             batch.close()
-    trace = Trace([str(s) for s in lines], joined_tokens(tokens), [str(t) for t in setup.vocab.idxToToken()],
-                  [int(i) for i in setup.dataset.getCorpus()], int(setup.dataset.getOffset()),
-                  np.stack(xs), np.stack(ys))
+    trace = Trace(
+        [str(s) for s in lines],
+        joined_tokens(tokens),
+        [str(t) for t in setup.vocab.idxToToken()],
+        [int(i) for i in setup.dataset.getCorpus()],
+        int(setup.dataset.getOffset()),
+        np.stack(xs),
+        np.stack(ys),
+    )
     return setup, trace
 
 
@@ -152,9 +191,16 @@ def _input_shape(cfg: RunConfig) -> Any:
     return jclass("ai.djl.ndarray.types.Shape")(cfg.batch_size, cfg.num_steps)
 
 
-def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[str, np.ndarray] | None,
-             steps: int, on_epoch: EpochCallback | None = None, on_init: Callable[[], None] | None = None,
-             discard_stop_gradient: bool = False) -> Trace:
+def java_run(
+    setup: JavaSetup,
+    trace: Trace,
+    cfg: RunConfig,
+    init_params: dict[str, np.ndarray] | None,
+    steps: int,
+    on_epoch: EpochCallback | None = None,
+    on_init: Callable[[], None] | None = None,
+    discard_stop_gradient: bool = False,
+) -> Trace:
     """Initialise from the seed (DJL's lazy init), take ``init_params`` when given, train step by step, record.
     ``on_init()`` hears when ``trace.init_params`` is set, before training. ``discard_stop_gradient``:
     carry the state as the published loop does (its stopGradient() result dropped) instead of detached."""
@@ -170,8 +216,9 @@ def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[s
         trace.init_params = {n: to_numpy(Params.get(setup.net, n)) for n in names}
         if on_init is not None:
             on_init()
-        session = jclass(BRIDGE + "TrainSession")(setup.net, setup.dataset, cfg.lr, setup.device,
-                                                  cfg.random_iter, setup.manager)
+        session = jclass(BRIDGE + "TrainSession")(
+            setup.net, setup.dataset, cfg.lr, setup.device, cfg.random_iter, setup.manager
+        )
         session.setDiscardStopGradient(discard_stop_gradient)
         try:
             for _ in range(cfg.epochs):
@@ -192,16 +239,28 @@ def java_run(setup: JavaSetup, trace: Trace, cfg: RunConfig, init_params: dict[s
             session.close()
         trace.final_params = {n: to_numpy(Params.get(setup.net, n)) for n in names}
         with capture_java_output():
-            trace.predictions = {p: str(jclass(D2L + "TimeMachine").predictCh8(
-                p, NUM_PREDS, setup.net, setup.vocab, setup.device, setup.manager)) for p in PREFIXES}
+            trace.predictions = {
+                p: str(
+                    jclass(D2L + "TimeMachine").predictCh8(
+                        p, NUM_PREDS, setup.net, setup.vocab, setup.device, setup.manager
+                    )
+                )
+                for p in PREFIXES
+            }
     return trace
 
 
 def _step_trace(rec: Any) -> StepTrace:
     names = [str(n) for n in rec.names]
     try:
-        return StepTrace(to_numpy(rec.logits), state_arrays([to_numpy(s) for s in rec.stateOut]),
-                         np.float32(rec.loss), _named(names, rec.gradsBefore), np.float64(rec.gradNorm),
-                         _named(names, rec.gradsAfter), _named(names, rec.paramsAfter))
+        return StepTrace(
+            to_numpy(rec.logits),
+            state_arrays([to_numpy(s) for s in rec.stateOut]),
+            np.float32(rec.loss),
+            _named(names, rec.gradsBefore),
+            np.float64(rec.gradNorm),
+            _named(names, rec.gradsAfter),
+            _named(names, rec.paramsAfter),
+        )
     finally:
         rec.close()

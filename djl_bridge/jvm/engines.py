@@ -72,8 +72,13 @@ def worker_environment(engine: str, cache: Path, threads: int) -> dict[str, str]
     2-core machine while other processes computed (load 6): MXNet on the notebook config ran
     291-334 tokens/s with 2 spinning threads, 2,108-3,623 with 2 passive ones, 1,730-2,241 with 1.
     """
-    env = {"DJL_CACHE_DIR": str(cache), "ENGINE_CACHE_DIR": str(cache),
-           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {
+        "DJL_CACHE_DIR": str(cache),
+        "ENGINE_CACHE_DIR": str(cache),
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "OMP_WAIT_POLICY": "PASSIVE",
+    }
     if engine == "pytorch-native":
         from djl_bridge.jvm.runtime import DJL_LIBTORCH_VERSION
 

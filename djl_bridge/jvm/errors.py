@@ -21,8 +21,11 @@ class JavaError(RuntimeError):
 
     def root_cause(self) -> str:
         """The innermost 'Caused by' line of the Java stack trace (or the exception itself)."""
-        causes = [ln.strip()[len("Caused by: "):] for ln in self.stack_trace.splitlines()
-                  if ln.strip().startswith("Caused by: ")]
+        causes = [
+            ln.strip()[len("Caused by: ") :]
+            for ln in self.stack_trace.splitlines()
+            if ln.strip().startswith("Caused by: ")
+        ]
         return causes[-1] if causes else f"{self.java_class}: {self.message}"
 
     def root(self) -> tuple[str, str]:

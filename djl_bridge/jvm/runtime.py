@@ -39,8 +39,8 @@ def classpath(engine: str = "pytorch") -> list[str]:
     jar, listing = target / JAR_NAME, target / "classpath.txt"
     if not jar.is_file() or not listing.is_file():
         raise BridgeSetupError(
-            f"The Java side for engine {engine} is not built ({jar} or {listing} is missing). "
-            "Run `djl-parity setup`.")
+            f"The Java side for engine {engine} is not built ({jar} or {listing} is missing). Run `djl-parity setup`."
+        )
     entries = [str(jar)] + [p for p in listing.read_text().strip().split(os.pathsep) if p]
     missing = [p for p in entries if not os.path.exists(p)]
     if missing:
@@ -68,12 +68,14 @@ def libtorch_policy() -> LibtorchPolicy:
     except importlib.metadata.PackageNotFoundError:
         raise BridgeSetupError(
             f"torch is not installed; the bridge needs torch=={DJL_LIBTORCH_VERSION} "
-            f"(pip install torch=={DJL_LIBTORCH_VERSION}).") from None
+            f"(pip install torch=={DJL_LIBTORCH_VERSION})."
+        ) from None
     if version.split("+")[0] != DJL_LIBTORCH_VERSION:
         raise BridgeSetupError(
             f"torch {version} is installed, but DJL's PyTorch engine runs libtorch "
             f"{DJL_LIBTORCH_VERSION} and both must share one libtorch in this process. "
-            f"Install it with: pip install torch=={DJL_LIBTORCH_VERSION}")
+            f"Install it with: pip install torch=={DJL_LIBTORCH_VERSION}"
+        )
     spec = importlib.util.find_spec("torch")
     assert spec is not None and spec.origin is not None
     lib_dir = Path(spec.origin).parent / "lib"
@@ -141,17 +143,29 @@ def _jvm_library() -> str:
 
     home = os.environ.get("JAVA_HOME")
     if home:
-        found = next((p for p in (Path(home) / "lib" / "server" / "libjvm.so",
-                                  Path(home) / "jre" / "lib" / "server" / "libjvm.so") if p.is_file()), None)
+        found = next(
+            (
+                p
+                for p in (
+                    Path(home) / "lib" / "server" / "libjvm.so",
+                    Path(home) / "jre" / "lib" / "server" / "libjvm.so",
+                )
+                if p.is_file()
+            ),
+            None,
+        )
         if found is None:
-            raise BridgeSetupError(f"JAVA_HOME={home} holds no JVM (no lib/server/libjvm.so). Point JAVA_HOME "
-                                   "at a JDK 17+ (Debian: apt-get install openjdk-17-jdk) or unset it.")
+            raise BridgeSetupError(
+                f"JAVA_HOME={home} holds no JVM (no lib/server/libjvm.so). Point JAVA_HOME "
+                "at a JDK 17+ (Debian: apt-get install openjdk-17-jdk) or unset it."
+            )
         return str(found)
     try:
         return jpype.getDefaultJVMPath()
     except jpype.JVMNotFoundException:
-        raise BridgeSetupError("No Java runtime found. Install a JDK 17+ (Debian: apt-get install "
-                               "openjdk-17-jdk) or set JAVA_HOME.") from None
+        raise BridgeSetupError(
+            "No Java runtime found. Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk) or set JAVA_HOME."
+        ) from None
 
 
 def current_engine() -> str | None:
@@ -186,8 +200,11 @@ def start(engine: str | None = None) -> JvmInfo:
         os.environ.pop("PYTORCH_LIBRARY_PATH", None)  # a worker's engine loads its own native library
         settings = worker_environment(engine, djl_cache_dir(), thread_budget())
     os.environ.update(settings)  # DJL reads the environment before system properties
-    options = _jvm_options(settings) + ([f"-XX:ErrorFile={os.environ['DJL_PARITY_JVM_ERROR_FILE']}"]
-                                        if os.environ.get("DJL_PARITY_JVM_ERROR_FILE") else [])
+    options = _jvm_options(settings) + (
+        [f"-XX:ErrorFile={os.environ['DJL_PARITY_JVM_ERROR_FILE']}"]
+        if os.environ.get("DJL_PARITY_JVM_ERROR_FILE")
+        else []
+    )
     jvm_path = _jvm_library()
     t0 = time.perf_counter()
     try:
@@ -205,8 +222,11 @@ def start(engine: str | None = None) -> JvmInfo:
     try:
         with djl_grad_mode():  # DJL's engine turns libtorch's grad mode off as it loads; Python's comes back
             djl = jpype.JClass("ai.djl.engine.Engine").getInstance()
-        native = (str(jpype.JClass("ai.djl.pytorch.jni.LibUtils").getLibtorchPath())
-                  if engine != "mxnet" else str(jpype.JClass("ai.djl.mxnet.jna.LibUtils").getLibName()))
+        native = (
+            str(jpype.JClass("ai.djl.pytorch.jni.LibUtils").getLibtorchPath())
+            if engine != "mxnet"
+            else str(jpype.JClass("ai.djl.mxnet.jna.LibUtils").getLibName())
+        )
     except Exception:
         _info = None
         raise

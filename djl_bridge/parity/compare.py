@@ -20,7 +20,12 @@ import numpy as np
 from djl_bridge.parity.tolerances import Tolerance, tolerance_for
 
 IDENTICAL, WITHIN, EXPLAINED, FAILED, NOT_COMPARED = (
-    "identical", "within tolerance", "explained", "FAILED", "not compared")
+    "identical",
+    "within tolerance",
+    "explained",
+    "FAILED",
+    "not compared",
+)
 PASSING = (IDENTICAL, WITHIN, EXPLAINED)
 
 
@@ -97,11 +102,26 @@ def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
     """Numbers of one array pair: count, mismatched, max_abs, max_rel, max_ulp, first_bad index, shape note."""
     java, python = np.asarray(java), np.asarray(python)
     if java.shape != python.shape:
-        return {"count": int(max(java.size, python.size)), "mismatched": int(max(java.size, python.size)),
-                "first_bad": f"shape {java.shape} vs {python.shape}", "max_abs": float("inf"),
-                "max_rel": float("inf"), "max_ulp": 0, "first_index": None, "signed_zeros": 0}
-    empty = {"count": 0, "mismatched": 0, "first_bad": None, "max_abs": 0.0, "max_rel": 0.0, "max_ulp": 0,
-             "first_index": None, "signed_zeros": 0}
+        return {
+            "count": int(max(java.size, python.size)),
+            "mismatched": int(max(java.size, python.size)),
+            "first_bad": f"shape {java.shape} vs {python.shape}",
+            "max_abs": float("inf"),
+            "max_rel": float("inf"),
+            "max_ulp": 0,
+            "first_index": None,
+            "signed_zeros": 0,
+        }
+    empty = {
+        "count": 0,
+        "mismatched": 0,
+        "first_bad": None,
+        "max_abs": 0.0,
+        "max_rel": 0.0,
+        "max_ulp": 0,
+        "first_index": None,
+        "signed_zeros": 0,
+    }
     if java.size == 0:
         return empty
     floats = java.dtype.kind == "f" and python.dtype.kind == "f"
@@ -109,11 +129,20 @@ def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
         same = (java == python) | (floats and (np.isnan(java) & np.isnan(python)))
         bad = np.flatnonzero(~np.asarray(same).reshape(-1))
         numeric = java.dtype.kind in "iuf" and python.dtype.kind in "iuf"
-        max_abs = float(np.max(np.abs(java.astype(np.float64) - python.astype(np.float64))[~same])) \
-            if numeric and bad.size else float(bad.size > 0)
+        max_abs = (
+            float(np.max(np.abs(java.astype(np.float64) - python.astype(np.float64))[~same]))
+            if numeric and bad.size
+            else float(bad.size > 0)
+        )
         first = int(bad[0]) if bad.size else None
-        return {**empty, "count": int(java.size), "mismatched": int(bad.size), "max_abs": max_abs,
-                "first_index": first, "first_bad": _where(first, java.shape) if first is not None else None}
+        return {
+            **empty,
+            "count": int(java.size),
+            "mismatched": int(bad.size),
+            "max_abs": max_abs,
+            "first_index": first,
+            "first_bad": _where(first, java.shape) if first is not None else None,
+        }
     wide = np.result_type(java.dtype, python.dtype)
     jw, pw = java.astype(wide), python.astype(wide)
     both_nan = np.isnan(jw) & np.isnan(pw)
@@ -126,15 +155,26 @@ def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
     bad = np.flatnonzero(~ok.reshape(-1))
     first = int(bad[0]) if bad.size else None
     signed_zeros = int(np.count_nonzero((jw == 0) & (pw == 0) & (np.signbit(jw) != np.signbit(pw))))
-    return {"count": int(java.size), "mismatched": int(np.count_nonzero(abs_diff > 0)),
-            "max_abs": float(abs_diff.max()), "max_rel": float(np.nan_to_num(rel, nan=np.inf).max()),
-            "max_ulp": int(min(ulp.max(), 2**62)), "first_index": first,
-            "first_bad": _where(first, java.shape) if first is not None else None, "signed_zeros": signed_zeros}
+    return {
+        "count": int(java.size),
+        "mismatched": int(np.count_nonzero(abs_diff > 0)),
+        "max_abs": float(abs_diff.max()),
+        "max_rel": float(np.nan_to_num(rel, nan=np.inf).max()),
+        "max_ulp": int(min(ulp.max(), 2**62)),
+        "first_index": first,
+        "first_bad": _where(first, java.shape) if first is not None else None,
+        "signed_zeros": signed_zeros,
+    }
 
 
-def compare_stage(stage: str, java: np.ndarray | Mapping[str, np.ndarray] | Sequence,
-                  python: np.ndarray | Mapping[str, np.ndarray] | Sequence, mode: str,
-                  index_name: str = "", tol: Tolerance | None = None) -> StageResult:
+def compare_stage(
+    stage: str,
+    java: np.ndarray | Mapping[str, np.ndarray] | Sequence,
+    python: np.ndarray | Mapping[str, np.ndarray] | Sequence,
+    mode: str,
+    index_name: str = "",
+    tol: Tolerance | None = None,
+) -> StageResult:
     """Compare one stage (an array, a name→array mapping, or a sequence) and give its verdict.
 
     ``index_name`` names the leading axis of a 1-d series (``step``, ``epoch``) in ``first_bad``.
@@ -192,5 +232,4 @@ def _accumulate(result: StageResult, diffs: list[dict]) -> None:
 
 def not_compared(stage: str, mode: str, why: str, remedy: str, cause: str | None = None) -> StageResult:
     """A stage that could not be compared: the run is INCOMPLETE, never PASS."""
-    return StageResult(stage, NOT_COMPARED, tolerance_for(stage, mode).describe(), cause=cause, note=why,
-                       remedy=remedy)
+    return StageResult(stage, NOT_COMPARED, tolerance_for(stage, mode).describe(), cause=cause, note=why, remedy=remedy)

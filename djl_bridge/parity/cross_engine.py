@@ -82,8 +82,17 @@ def _judged(stage: str, java, python, bound: float, mode: str, index_name: str =
     return r
 
 
-def _series(stage: str, java: list[float], python: list[float], bounds: list[float], floors: list[float],
-            mode: str, index_name: str, band: list[float], remedy: str) -> StageResult:
+def _series(
+    stage: str,
+    java: list[float],
+    python: list[float],
+    bounds: list[float],
+    floors: list[float],
+    mode: str,
+    index_name: str,
+    band: list[float],
+    remedy: str,
+) -> StageResult:
     """A per-step or per-epoch series: entry i within FACTOR × max(envelope_i, floor_i) (filled into ``band``).
 
     Entries beyond the calibrated range make the stage not compared (unless an earlier one failed).
@@ -103,8 +112,9 @@ def _series(stage: str, java: list[float], python: list[float], bounds: list[flo
     return r
 
 
-def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
-                  bands: dict[str, list[float]] | None = None) -> list[StageResult]:
+def engine_stages(
+    cfg: RunConfig, java: Trace, python: Trace, engine: str, bands: dict[str, list[float]] | None = None
+) -> list[StageResult]:
     """The run stages after ``init.transfer``, judged against the envelope calibrated for ``cfg``.
 
     ``bands`` receives the allowed |Δ| per step ("step_loss") and per epoch ("perplexity").
@@ -114,23 +124,33 @@ def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
     envl = env.find(port_config(cfg, engine).as_dict())
     j, p = java.step1, python.step1
     assert j is not None and p is not None
-    stage_pairs = [("step1.logits", j.logits, p.logits), ("step1.state", j.state, p.state),
-                   ("step1.loss", j.loss, p.loss), ("step1.grads", j.grads, p.grads),
-                   ("step1.grad_norm", j.grad_norm, p.grad_norm),
-                   ("step1.clipped_grads", j.clipped_grads, p.clipped_grads),
-                   ("step1.params_after", j.params_after, p.params_after)]
+    stage_pairs = [
+        ("step1.logits", j.logits, p.logits),
+        ("step1.state", j.state, p.state),
+        ("step1.loss", j.loss, p.loss),
+        ("step1.grads", j.grads, p.grads),
+        ("step1.grad_norm", j.grad_norm, p.grad_norm),
+        ("step1.clipped_grads", j.clipped_grads, p.clipped_grads),
+        ("step1.params_after", j.params_after, p.params_after),
+    ]
     key = port_config(cfg, engine)
-    remedy = (f"python scripts/calibrate_envelope.py --model {key.model} --hidden {key.hidden} --layers "
-              f"{key.layers} --max-tokens {key.max_tokens} --epochs {cfg.epochs} --port-engine {key.port_engine}")
+    remedy = (
+        f"python scripts/calibrate_envelope.py --model {key.model} --hidden {key.hidden} --layers "
+        f"{key.layers} --max-tokens {key.max_tokens} --epochs {cfg.epochs} --port-engine {key.port_engine}"
+    )
     if envl is None:  # without a measured envelope only bit-identity is judged; the rest is not compared
         why = "differs, and no envelope is calibrated for this config to judge by how much"
         out = [compare_stage(stage, a, b, mode, tol=Tolerance()) for stage, a, b in stage_pairs] + [
             compare_stage("steps.loss", java.step_losses, python.step_losses, mode, "step", Tolerance()),
-            compare_stage("epochs.perplexity", java.perplexities, python.perplexities, mode, "epoch",
-                          Tolerance()),
+            compare_stage("epochs.perplexity", java.perplexities, python.perplexities, mode, "epoch", Tolerance()),
             compare_stage("final.params", java.final_params, python.final_params, mode, tol=Tolerance()),
-            compare_stage("predictions", [java.predictions[k] for k in sorted(java.predictions)],
-                          [python.predictions[k] for k in sorted(python.predictions)], mode)]
+            compare_stage(
+                "predictions",
+                [java.predictions[k] for k in sorted(java.predictions)],
+                [python.predictions[k] for k in sorted(python.predictions)],
+                mode,
+            ),
+        ]
         return [not_compared(r.stage, mode, why, remedy) if r.status == FAILED else r for r in out]
     out = []
     # Floors: one engine's reductions sum a step's rows in another order; the float32 error of a
@@ -138,18 +158,45 @@ def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
     # rows) get one ULP; the loss and everything downstream of its gradient sqrt(rows) ULP per step.
     rows_ulps = float(np.sqrt(cfg.batch_size * cfg.num_steps))
     grad_floor = rows_ulps * _resolution(j.grads)
-    floors = {"step1.logits": _resolution(j.logits), "step1.state": _resolution(j.state),
-              "step1.loss": rows_ulps * _resolution(j.loss), "step1.grads": grad_floor,
-              "step1.grad_norm": rows_ulps * _resolution(j.grad_norm), "step1.clipped_grads": grad_floor,
-              "step1.params_after": grad_floor * cfg.lr}
+    floors = {
+        "step1.logits": _resolution(j.logits),
+        "step1.state": _resolution(j.state),
+        "step1.loss": rows_ulps * _resolution(j.loss),
+        "step1.grads": grad_floor,
+        "step1.grad_norm": rows_ulps * _resolution(j.grad_norm),
+        "step1.clipped_grads": grad_floor,
+        "step1.params_after": grad_floor * cfg.lr,
+    }
     for stage, a, b in stage_pairs:
         out.append(_judged(stage, a, b, env.FACTOR * max(envl.step1_abs[stage], floors[stage]), mode))
     loss_floors = [rows_ulps * float(np.spacing(np.float32(abs(x)))) for x in java.step_losses]
-    out.append(_series("steps.loss", java.step_losses, python.step_losses, envl.step_loss_abs, loss_floors, mode,
-                       "step", bands.setdefault("step_loss", []), remedy))
+    out.append(
+        _series(
+            "steps.loss",
+            java.step_losses,
+            python.step_losses,
+            envl.step_loss_abs,
+            loss_floors,
+            mode,
+            "step",
+            bands.setdefault("step_loss", []),
+            remedy,
+        )
+    )
     ppl_floors = [x * rows_ulps * float(np.spacing(np.float32(np.log(x)))) for x in java.perplexities]
-    out.append(_series("epochs.perplexity", java.perplexities, python.perplexities, envl.epoch_ppl_abs, ppl_floors,
-                       mode, "epoch", bands.setdefault("perplexity", []), remedy))
+    out.append(
+        _series(
+            "epochs.perplexity",
+            java.perplexities,
+            python.perplexities,
+            envl.epoch_ppl_abs,
+            ppl_floors,
+            mode,
+            "epoch",
+            bands.setdefault("perplexity", []),
+            remedy,
+        )
+    )
     e = len(java.perplexities) - 1
     if e < len(envl.epoch_params_abs):
         steps_run = (e + 1) * len(java.batches_x)
@@ -158,11 +205,19 @@ def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
         r = _judged("final.params", java.final_params, python.final_params, env.FACTOR * bound, mode)
         r.note = judged.note
     else:
-        r = not_compared("final.params", mode, f"the envelope covers {len(envl.epoch_params_abs)} epoch(s); "
-                         f"this run has {e + 1}", remedy)
+        r = not_compared(
+            "final.params",
+            mode,
+            f"the envelope covers {len(envl.epoch_params_abs)} epoch(s); this run has {e + 1}",
+            remedy,
+        )
     out.append(r)
-    preds = compare_stage("predictions", [java.predictions[k] for k in sorted(java.predictions)],
-                          [python.predictions[k] for k in sorted(python.predictions)], mode)
+    preds = compare_stage(
+        "predictions",
+        [java.predictions[k] for k in sorted(java.predictions)],
+        [python.predictions[k] for k in sorted(python.predictions)],
+        mode,
+    )
     if preds.status == FAILED and all(s.passed for s in out):
         preds.status, preds.cause = EXPLAINED, "engine-rounding"
         preds.note = "greedy argmax over logits that differ within the envelope"
@@ -170,9 +225,16 @@ def engine_stages(cfg: RunConfig, java: Trace, python: Trace, engine: str,
     return out
 
 
-def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", steps: int = 20,
-                   progress: Progress | None = None, epoch_progress: EpochProgress | None = None,
-                   timeout: float | None = None) -> Report:
+def compare_engine(
+    cfg: RunConfig,
+    data: Path,
+    engine: str,
+    init: str = "java",
+    steps: int = 20,
+    progress: Progress | None = None,
+    epoch_progress: EpochProgress | None = None,
+    timeout: float | None = None,
+) -> Report:
     """Run the notebook on ``engine`` (in a worker) and on the port from one start; compare every stage."""
     from djl_bridge.jvm.djl_side import deviations_of
     from djl_bridge.parity.engine import _data_stages
@@ -183,8 +245,9 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
     if cfg.random_iter:
         raise ConfigError("compare follows the notebook's sequential sampling; drop --random-iter")
     if engine == "mxnet" and cfg.layout_fix:
-        raise ConfigError("--layout-fix is for DJL's PyTorch engines; "
-                          "on MXNet the notebook's bi-LSTM runs as published")
+        raise ConfigError(
+            "--layout-fix is for DJL's PyTorch engines; on MXNet the notebook's bi-LSTM runs as published"
+        )
     if init not in ("java", "python"):
         raise ConfigError(f"--init must be java or python, got {init!r}")
     mode = _mode(engine)
@@ -197,8 +260,10 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
         python = python_data(cfg, data, cfg.offset)
         python_run(python, port_cfg, data, None, steps, _side(epoch_progress, "python"))
         python_init = python.init_params
-    say(f"java ({engine} worker): text, data, {'own' if init == 'java' else 'python'} initial weights, "
-        f"train {cfg.epochs} epoch(s)")
+    say(
+        f"java ({engine} worker): text, data, {'own' if init == 'java' else 'python'} initial weights, "
+        f"train {cfg.epochs} epoch(s)"
+    )
     wt = worker.trace(engine, cfg, data, python_init, steps, probe, _side(epoch_progress, "java"), timeout)
     java = wt.trace
     if init == "java":
@@ -217,19 +282,30 @@ def compare_engine(cfg: RunConfig, data: Path, engine: str, init: str = "java", 
     stages += engine_stages(cfg, java, python, engine, bands)
     s = wt.stats
     environment = {
-        "Java side": f"worker process, DJL {s.djl}, engine {engine} {s.engine_version}", "native library": s.native,
+        "Java side": f"worker process, DJL {s.djl}, engine {engine} {s.engine_version}",
+        "native library": s.native,
         "worker start (spawn to engine ready)": f"{s.spawn_to_started_s:.2f} s (JVM {s.jvm_s:.2f} s)",
         "worker transfer": f"{(s.request_bytes + s.response_bytes) / 1e6:.1f} MB at {s.transfer_gb_s():.2f} GB/s",
-        "torch imported in the worker": str(wt.torch_imported), "mode": cfg.mode,
+        "torch imported in the worker": str(wt.torch_imported),
+        "mode": cfg.mode,
         "port emulates": port_cfg.port_engine,
         "java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}",
         "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}",
     }
     report_cfg = {**cfg.as_dict(), "offset": java.offset, "engine": engine}
-    return Report(report_cfg, init, stages, environment, java.perplexities, python.perplexities,
-                  java.step_losses, python.step_losses,
-                  {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions},
-                  deviations_of(cfg), bands=bands)
+    return Report(
+        report_cfg,
+        init,
+        stages,
+        environment,
+        java.perplexities,
+        python.perplexities,
+        java.step_losses,
+        python.step_losses,
+        {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions},
+        deviations_of(cfg),
+        bands=bands,
+    )
 
 
 def _side(epoch_progress: EpochProgress | None, side: str):
@@ -247,13 +323,23 @@ def _independent_init(java: Trace, python: Trace, mode: str) -> StageResult:
 
         found = bound_for("init.independent", mode)
         if found is not None:
-            r = compare_stage("init.independent", java.init_own, python.init_own, mode,
-                              tol=Tolerance(bound=found[1], cause=found[0].name))
+            r = compare_stage(
+                "init.independent",
+                java.init_own,
+                python.init_own,
+                mode,
+                tol=Tolerance(bound=found[1], cause=found[0].name),
+            )
     return r
 
 
 def _as_published(failure: dict | None) -> StageResult:
     if failure is None:
-        return StageResult("java.as_published", IDENTICAL, "runs", cause=None,
-                           note="the published bi-LSTM trains on this engine as published")
+        return StageResult(
+            "java.as_published",
+            IDENTICAL,
+            "runs",
+            cause=None,
+            note="the published bi-LSTM trains on this engine as published",
+        )
     return StageResult("java.as_published", FAILED, "runs", note=f"fails: {failure['root_cause'][:300]}")

@@ -28,8 +28,11 @@ class FailureSignature:
     raised_in: str  #: a stack frame (``class.method``) the failure passes through
 
     def matches(self, java_class: str, message: str, stack_trace: str) -> bool:
-        return (java_class == self.exception and re.search(self.message, message) is not None
-                and self.raised_in in stack_trace)
+        return (
+            java_class == self.exception
+            and re.search(self.message, message) is not None
+            and self.raised_in in stack_trace
+        )
 
     def describe(self) -> str:
         return f"{self.exception} matching /{self.message}/ raised in {self.raised_in}"
@@ -139,13 +142,20 @@ REGISTRY: tuple[Divergence, ...] = (
         "beyond these caps",
         "parity_tests/test_mxnet_side.py::test_mxnet_loss_rounding_and_identical_update_sequence",
         modes=("engine:mxnet", "engine:pytorch-native"),
-        bounds={"step1.logits": Bound(atol=1e-6), "step1.state": Bound(atol=1e-4), "step1.loss": Bound(rtol=1e-4),
-                "step1.grads": Bound(atol=1e-4), "step1.grad_norm": Bound(rtol=1e-3),
-                "step1.clipped_grads": Bound(atol=1e-4), "step1.params_after": Bound(atol=1e-4),
-                "steps.loss": Bound(rtol=1e-3), "epochs.perplexity": Bound(rtol=1e-2),
-                "final.params": Bound(atol=1e-2)},
+        bounds={
+            "step1.logits": Bound(atol=1e-6),
+            "step1.state": Bound(atol=1e-4),
+            "step1.loss": Bound(rtol=1e-4),
+            "step1.grads": Bound(atol=1e-4),
+            "step1.grad_norm": Bound(rtol=1e-3),
+            "step1.clipped_grads": Bound(atol=1e-4),
+            "step1.params_after": Bound(atol=1e-4),
+            "steps.loss": Bound(rtol=1e-3),
+            "epochs.perplexity": Bound(rtol=1e-2),
+            "final.params": Bound(atol=1e-2),
+        },
         measured_by="compare --engine mxnet on the notebook config and the small configs of test_mxnet_side: "
-                    "step-1 gradients 2.8e-7, losses 3e-6, final parameters 1.7e-6 (3 epochs) apart",
+        "step-1 gradients 2.8e-7, losses 3e-6, final parameters 1.7e-6 (3 epochs) apart",
     ),
     Divergence(
         "djl-bilstm-parameter-layout",
@@ -156,7 +166,8 @@ REGISTRY: tuple[Divergence, ...] = (
         failure=FailureSignature(
             "ai.djl.engine.EngineException",
             r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\) at non-singleton dimension \d+",
-            "ai.djl.pytorch.jni.PyTorchLibrary.torchNNLstm"),
+            "ai.djl.pytorch.jni.PyTorchLibrary.torchNNLstm",
+        ),
     ),
     Divergence(
         "djl-discarded-stop-gradient",
@@ -166,8 +177,10 @@ REGISTRY: tuple[Divergence, ...] = (
         "released at backward() and the loop runs",
         "parity_tests/test_notebook.py::test_discarded_stop_gradient_fails_on_the_pytorch_engine_and_the_patch_fixes_it",
         failure=FailureSignature(
-            "ai.djl.engine.EngineException", r"Trying to backward through the graph a second time",
-            "ai.djl.pytorch.jni.PyTorchLibrary.torchBackward"),
+            "ai.djl.engine.EngineException",
+            r"Trying to backward through the graph a second time",
+            "ai.djl.pytorch.jni.PyTorchLibrary.torchBackward",
+        ),
     ),
     Divergence(
         "djl-rnn-activation-unset",
@@ -176,7 +189,8 @@ REGISTRY: tuple[Divergence, ...] = (
         "0.23's MXNet engine); the book's RNN is a tanh RNN",
         "parity_tests/test_notebook.py::test_rnn_without_activation_fails_on_the_pytorch_engine_and_the_patch_fixes_it",
         failure=FailureSignature(
-            "java.lang.NullPointerException", r"RNN\$Activation\.ordinal\(\)", "ai.djl.pytorch.jni.JniUtils.rnn"),
+            "java.lang.NullPointerException", r"RNN\$Activation\.ordinal\(\)", "ai.djl.pytorch.jni.JniUtils.rnn"
+        ),
     ),
 )
 
@@ -195,5 +209,11 @@ def bound_for(stage: str, mode: str) -> tuple[Divergence, Bound] | None:
 
 def failure_cause(java_class: str, message: str, stack_trace: str, mode: str = "parity") -> Divergence | None:
     """The registered divergence whose failure signature this Java failure matches, if any."""
-    return next((d for d in REGISTRY if d.applies(mode) and d.failure is not None
-                 and d.failure.matches(java_class, message, stack_trace)), None)
+    return next(
+        (
+            d
+            for d in REGISTRY
+            if d.applies(mode) and d.failure is not None and d.failure.matches(java_class, message, stack_trace)
+        ),
+        None,
+    )

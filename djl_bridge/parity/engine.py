@@ -14,9 +14,21 @@ from djl_bridge.parity.report import Report
 from djl_bridge.trace import Trace, python_data, python_run
 
 #: Stages after the data, in the order the flow produces them.
-RUN_STAGES = ("init.independent", "init.transfer", "step1.logits", "step1.state", "step1.loss", "step1.grads",
-              "step1.grad_norm", "step1.clipped_grads", "step1.params_after", "steps.loss", "epochs.perplexity",
-              "final.params", "predictions")
+RUN_STAGES = (
+    "init.independent",
+    "init.transfer",
+    "step1.logits",
+    "step1.state",
+    "step1.loss",
+    "step1.grads",
+    "step1.grad_norm",
+    "step1.clipped_grads",
+    "step1.params_after",
+    "steps.loss",
+    "epochs.perplexity",
+    "final.params",
+    "predictions",
+)
 Progress = Callable[[str], None]
 EpochProgress = Callable[[str, int, float, float], None]
 
@@ -48,14 +60,24 @@ def _run_stages(java: Trace, python: Trace, mode: str) -> list[StageResult]:
         compare_stage("steps.loss", java.step_losses, python.step_losses, mode, "step"),
         compare_stage("epochs.perplexity", java.perplexities, python.perplexities, mode, "epoch"),
         compare_stage("final.params", java.final_params, python.final_params, mode),
-        compare_stage("predictions", [java.predictions[k] for k in sorted(java.predictions)],
-                      [python.predictions[k] for k in sorted(python.predictions)], mode),
+        compare_stage(
+            "predictions",
+            [java.predictions[k] for k in sorted(java.predictions)],
+            [python.predictions[k] for k in sorted(python.predictions)],
+            mode,
+        ),
     ]
 
 
-def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
-            progress: Progress | None = None, epoch_progress: EpochProgress | None = None,
-            concurrent: bool = False) -> Report:
+def compare(
+    cfg: RunConfig,
+    data: Path,
+    init: str = "java",
+    steps: int = 20,
+    progress: Progress | None = None,
+    epoch_progress: EpochProgress | None = None,
+    concurrent: bool = False,
+) -> Report:
     """Run the notebook on both sides from one start and compare every stage.
 
     ``cfg`` must have passed :func:`djl_bridge.config.validated`. ``progress(message)`` hears of
@@ -71,8 +93,10 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
     if cfg.random_iter:
         raise ConfigError("compare follows the notebook's sequential sampling; drop --random-iter")
     if cfg.device == "cuda":
-        raise ConfigError("compare runs both sides on the CPU (the Java side uses DJL's CPU JNI); "
-                          "use `train --impl python --device cuda` for the GPU")
+        raise ConfigError(
+            "compare runs both sides on the CPU (the Java side uses DJL's CPU JNI); "
+            "use `train --impl python --device cuda` for the GPU"
+        )
     cfg = replace(cfg, device="cpu")
     if init not in ("java", "python"):
         raise ConfigError(f"--init must be java or python, got {init!r}")
@@ -94,8 +118,16 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
     environment = _environment(info, cfg)
     report = Report(report_cfg, init, stages, environment, deviations=deviations_of(cfg))
     if cfg.model == "bilstm" and not cfg.layout_fix:
-        stages += [not_compared(s, mode, "the published bi-LSTM does not train on DJL's PyTorch engine",
-                                "--layout-fix", cause="djl-bilstm-parameter-layout") for s in RUN_STAGES]
+        stages += [
+            not_compared(
+                s,
+                mode,
+                "the published bi-LSTM does not train on DJL's PyTorch engine",
+                "--layout-fix",
+                cause="djl-bilstm-parameter-layout",
+            )
+            for s in RUN_STAGES
+        ]
         setup.manager.close()
         return report
     pair = SidePair(concurrent)
@@ -103,16 +135,23 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
     how = "at once, each with half the threads" if concurrent else "one after the other"
     try:
         if init == "java":
-            say(f"java: initialise from seed {cfg.seed}; python: take Java's weights; train {cfg.epochs} "
-                f"epoch(s) {how}")
-            timing = pair.run(lambda ready: java_run(setup, java, cfg, None, steps, java_epochs, ready),
-                              lambda: python_run(python, cfg, data, java.init_params, steps, python_epochs))
+            say(
+                f"java: initialise from seed {cfg.seed}; python: take Java's weights; train {cfg.epochs} epoch(s) {how}"
+            )
+            timing = pair.run(
+                lambda ready: java_run(setup, java, cfg, None, steps, java_epochs, ready),
+                lambda: python_run(python, cfg, data, java.init_params, steps, python_epochs),
+            )
             java_s, python_s = timing.first_s, timing.second_s
         else:
-            say(f"python: initialise from seed {cfg.seed}; java: take Python's weights; train {cfg.epochs} "
-                f"epoch(s) {how}")
-            timing = pair.run(lambda ready: python_run(python, cfg, data, None, steps, python_epochs, ready),
-                              lambda: java_run(setup, java, cfg, python.init_params, steps, java_epochs))
+            say(
+                f"python: initialise from seed {cfg.seed}; java: take Python's weights; train {cfg.epochs} "
+                f"epoch(s) {how}"
+            )
+            timing = pair.run(
+                lambda ready: python_run(python, cfg, data, None, steps, python_epochs, ready),
+                lambda: java_run(setup, java, cfg, python.init_params, steps, java_epochs),
+            )
             python_s, java_s = timing.first_s, timing.second_s
     except JavaError as exc:
         stages.append(_java_failure_stage(exc, mode))
@@ -121,29 +160,35 @@ def compare(cfg: RunConfig, data: Path, init: str = "java", steps: int = 20,
     finally:
         setup.manager.close()
     stages += _run_stages(java, python, mode)
-    environment.update({"java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}",
-                        "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}",
-                        "sides": f"{how} ({timing.threads_per_side} thread(s) each)",
-                        "wall time": f"java {java_s:.1f} s, python {python_s:.1f} s, both {timing.whole_s:.1f} s"})
+    environment.update(
+        {
+            "java tokens/s (last epoch)": f"{java.speeds[-1]:,.0f}",
+            "python tokens/s (last epoch)": f"{python.speeds[-1]:,.0f}",
+            "sides": f"{how} ({timing.threads_per_side} thread(s) each)",
+            "wall time": f"java {java_s:.1f} s, python {python_s:.1f} s, both {timing.whole_s:.1f} s",
+        }
+    )
     report.java_ppl, report.python_ppl = java.perplexities, python.perplexities
     report.java_step_loss, report.python_step_loss = java.step_losses, python.step_losses
-    report.predictions = {p: {"java": java.predictions[p], "python": python.predictions[p]}
-                          for p in java.predictions}
+    report.predictions = {p: {"java": java.predictions[p], "python": python.predictions[p]} for p in java.predictions}
     if cfg.model == "birnn-hand":
         from djl_bridge.birnn_hand import future_finding
 
         say("python: the trained weights read causally (the cautionary finding)")
-        report.findings.append(future_finding(cfg, data, python.final_params, python.offset,
-                                              python.perplexities[-1], python.predictions))
+        report.findings.append(
+            future_finding(cfg, data, python.final_params, python.offset, python.perplexities[-1], python.predictions)
+        )
     return report
 
 
 def _side(epoch_progress: EpochProgress | None, side: str, pair: SidePair):
     """The per-epoch callback of one side: stops it once the other side has failed, then reports."""
+
     def done(epoch: int, ppl: float, speed: float) -> None:
         pair.check()
         if epoch_progress is not None:
             epoch_progress(side, epoch, ppl, speed)
+
     return done
 
 
@@ -161,8 +206,14 @@ def _as_published_stage(failure, mode: str) -> StageResult:
     known = by_name("djl-bilstm-parameter-layout")
     expected = f"fails with {known.failure.exception.rsplit('.', 1)[-1]}"
     if failure is None:
-        return StageResult("java.as_published", FAILED, expected, note=(
-            f"the published bi-LSTM ran on DJL's PyTorch engine: the registry entry {known.name} no longer holds"))
+        return StageResult(
+            "java.as_published",
+            FAILED,
+            expected,
+            note=(
+                f"the published bi-LSTM ran on DJL's PyTorch engine: the registry entry {known.name} no longer holds"
+            ),
+        )
     return _failure_stage("java.as_published", failure, mode, expected)
 
 
@@ -176,11 +227,14 @@ def _environment(info, cfg: RunConfig) -> dict:
     import torch
 
     return {
-        "DJL": info.djl_version, "DJL engine": f"{info.engine} {info.engine_version}",
-        "libtorch (Java side)": info.libtorch_dir, "libtorch mode": info.policy.mode,
+        "DJL": info.djl_version,
+        "DJL engine": f"{info.engine} {info.engine_version}",
+        "libtorch (Java side)": info.libtorch_dir,
+        "libtorch mode": info.policy.mode,
         "torch (Python side)": f"{torch.__version__} ({Path(torch.__file__).parent / 'lib'})",
-        "Java": info.java_version, "Python": platform.python_version(),
-        "device": f"java cpu(), python {cfg.device}", "mode": cfg.mode,
+        "Java": info.java_version,
+        "Python": platform.python_version(),
+        "device": f"java cpu(), python {cfg.device}",
+        "mode": cfg.mode,
         "threads": torch.get_num_threads(),
     }
-

@@ -30,8 +30,15 @@ ENVELOPE_FILE = Path(__file__).with_name("envelope.json")
 #: How far above the measured self-drift a cross-engine difference may go.
 FACTOR = 10.0
 #: Step-1 stages judged against the envelope (per stage, the largest |Δ| over all elements).
-STEP1_STAGES = ("step1.logits", "step1.state", "step1.loss", "step1.grads", "step1.grad_norm",
-                "step1.clipped_grads", "step1.params_after")
+STEP1_STAGES = (
+    "step1.logits",
+    "step1.state",
+    "step1.loss",
+    "step1.grads",
+    "step1.grad_norm",
+    "step1.clipped_grads",
+    "step1.params_after",
+)
 #: The config fields an envelope depends on.
 KEY_FIELDS = ("model", "hidden", "layers", "lr", "batch_size", "num_steps", "max_tokens", "port_engine")
 
@@ -94,17 +101,22 @@ def judge_series(java: list[float], python: list[float], bounds: list[float], in
             first_out = f"{index_name} {i + 1}: |Δ| {d:.3g} > {FACTOR:g} × {bounds[i]:.3g}"
     note = f"{uncalibrated} {index_name}(s) beyond the calibrated range, not judged" if uncalibrated else ""
     calibrated = min(n, len(bounds))
-    return Judgement(first_out is None and calibrated > 0, float(diffs.max()) if n else 0.0,
-                     FACTOR * max(bounds[:calibrated]) if calibrated else None, first_out,
-                     note or ("no calibrated steps" if not calibrated else ""))
+    return Judgement(
+        first_out is None and calibrated > 0,
+        float(diffs.max()) if n else 0.0,
+        FACTOR * max(bounds[:calibrated]) if calibrated else None,
+        first_out,
+        note or ("no calibrated steps" if not calibrated else ""),
+    )
 
 
 def judge_arrays(java: dict[str, np.ndarray], python: dict[str, np.ndarray], bound: float) -> Judgement:
     """Named arrays (parameters, gradients): the largest |Δ| must stay within FACTOR × bound; names the worst."""
     worst, worst_name = 0.0, None
     for name in java:
-        d = float(np.max(np.abs(np.asarray(java[name], np.float64) - np.asarray(python[name], np.float64)),
-                         initial=0.0))
+        d = float(
+            np.max(np.abs(np.asarray(java[name], np.float64) - np.asarray(python[name], np.float64)), initial=0.0)
+        )
         if d > worst:
             worst, worst_name = d, name
     limit = FACTOR * bound

@@ -65,26 +65,43 @@ class Report:
             why = "; ".join(dict.fromkeys(s.note for s in skipped if s.note))
             remedies = " ".join(dict.fromkeys(s.remedy for s in skipped if s.remedy))
             names = ", ".join(s.stage for s in skipped)
-            return (f"INCOMPLETE: {len(skipped)} of {n} stages not compared ({names}): {why}"
-                    + (f"; to compare them: {remedies}" if remedies else ""))
+            return f"INCOMPLETE: {len(skipped)} of {n} stages not compared ({names}): {why}" + (
+                f"; to compare them: {remedies}" if remedies else ""
+            )
         identical = sum(s.status == IDENTICAL for s in self.stages)
-        return (f"PASS: all {n} stages compared; {identical} identical, the rest within a measured bound "
-                f"or explained by a named cause")
+        return (
+            f"PASS: all {n} stages compared; {identical} identical, the rest within a measured bound "
+            f"or explained by a named cause"
+        )
 
     def causes(self) -> list[dict]:
         names = sorted({s.cause for s in self.stages if s.cause})
-        return [{"name": n, "cause": by_name(n).cause, "symptom": by_name(n).symptom(),
-                 "shown_by": by_name(n).shown_by} for n in names]
+        return [
+            {"name": n, "cause": by_name(n).cause, "symptom": by_name(n).symptom(), "shown_by": by_name(n).shown_by}
+            for n in names
+        ]
 
     def as_json(self) -> dict:
         return {
-            "schema": SCHEMA, "outcome": self.outcome, "exit_code": self.exit_code, "verdict": self.verdict(),
-            "config": self.config, "init": self.init, "environment": self.environment,
-            "deviations": self.deviations, "findings": self.findings,
-            "stages": [s.as_dict() for s in self.stages], "causes": self.causes(),
-            "series": {"java_perplexity": self.java_ppl, "python_perplexity": self.python_ppl,
-                       "java_step_loss": self.java_step_loss, "python_step_loss": self.python_step_loss},
-            "predictions": self.predictions, "bands": self.bands,
+            "schema": SCHEMA,
+            "outcome": self.outcome,
+            "exit_code": self.exit_code,
+            "verdict": self.verdict(),
+            "config": self.config,
+            "init": self.init,
+            "environment": self.environment,
+            "deviations": self.deviations,
+            "findings": self.findings,
+            "stages": [s.as_dict() for s in self.stages],
+            "causes": self.causes(),
+            "series": {
+                "java_perplexity": self.java_ppl,
+                "python_perplexity": self.python_ppl,
+                "java_step_loss": self.java_step_loss,
+                "python_step_loss": self.python_step_loss,
+            },
+            "predictions": self.predictions,
+            "bands": self.bands,
         }
 
 
@@ -94,21 +111,37 @@ def _fmt(x: float) -> str:
 
 def init_sentence(report: Report) -> str:
     other = "python" if report.init == "java" else "java"
-    return (f"Each side drew its initial weights from seed {report.config.get('seed')} by its own code "
-            f"(stage init.independent); then the {report.init} side's weights were copied exactly to the "
-            f"{other} side (init.transfer), and both trained from them.")
+    return (
+        f"Each side drew its initial weights from seed {report.config.get('seed')} by its own code "
+        f"(stage init.independent); then the {report.init} side's weights were copied exactly to the "
+        f"{other} side (init.transfer), and both trained from them."
+    )
 
 
 def stage_rows(report: Report) -> list[list[str]]:
-    head = ["stage", "verdict", "tolerance", "elements", "differing", "max |Δ|", "max rel", "max ULP",
-            "first out of tolerance", "cause / note"]
+    head = [
+        "stage",
+        "verdict",
+        "tolerance",
+        "elements",
+        "differing",
+        "max |Δ|",
+        "max rel",
+        "max ULP",
+        "first out of tolerance",
+        "cause / note",
+    ]
     rows = []
     for s in report.stages:
-        numbers = ["-"] * 5 if s.status == NOT_COMPARED else [
-            str(s.count), str(s.mismatched), _fmt(s.max_abs), _fmt(s.max_rel), str(s.max_ulp)]
+        numbers = (
+            ["-"] * 5
+            if s.status == NOT_COMPARED
+            else [str(s.count), str(s.mismatched), _fmt(s.max_abs), _fmt(s.max_rel), str(s.max_ulp)]
+        )
         note = s.note if len(s.note) <= 90 else s.note[:87] + "..."
-        rows.append([s.stage, s.status, s.tolerance, *numbers, s.first_bad or "",
-                     " — ".join(x for x in (s.cause, note) if x)])
+        rows.append(
+            [s.stage, s.status, s.tolerance, *numbers, s.first_bad or "", " — ".join(x for x in (s.cause, note) if x)]
+        )
     return [head, *rows]
 
 
@@ -116,8 +149,10 @@ def grad_rows(report: Report) -> list[list[str]]:
     stage = next((s for s in report.stages if s.stage == "step1.grads"), None)
     if stage is None:
         return []
-    rows = [[d["name"], str(d["count"]), str(d["mismatched"]), _fmt(d["max_abs"]), _fmt(d["max_rel"]),
-             str(d["max_ulp"])] for d in stage.details]
+    rows = [
+        [d["name"], str(d["count"]), str(d["mismatched"]), _fmt(d["max_abs"]), _fmt(d["max_rel"]), str(d["max_ulp"])]
+        for d in stage.details
+    ]
     return [["parameter", "elements", "differing", "max |Δ|", "max rel", "max ULP"], *rows]
 
 
@@ -132,21 +167,31 @@ def _md_table(rows: list[list[str]]) -> str:
 
 def to_markdown(report: Report) -> str:
     cfg = report.config
-    out = [f"# djl-parity comparison: {cfg['model']}, {cfg['epochs']} epoch(s)\n",
-           f"**{report.verdict()}**\n",
-           f"{init_sentence(report)} Python mode `{cfg['mode']}`.\n", "## Stages\n", _md_table(stage_rows(report))]
+    out = [
+        f"# djl-parity comparison: {cfg['model']}, {cfg['epochs']} epoch(s)\n",
+        f"**{report.verdict()}**\n",
+        f"{init_sentence(report)} Python mode `{cfg['mode']}`.\n",
+        "## Stages\n",
+        _md_table(stage_rows(report)),
+    ]
     if report.causes():
-        out += ["\n## Named causes\n"] + [f"- **{c['name']}**: {c['cause']}. Symptom: {c['symptom']} "
-                                          f"(shown by `{c['shown_by']}`)\n"
-                                          for c in report.causes()]
+        out += ["\n## Named causes\n"] + [
+            f"- **{c['name']}**: {c['cause']}. Symptom: {c['symptom']} (shown by `{c['shown_by']}`)\n"
+            for c in report.causes()
+        ]
     if report.deviations:
         out += ["\n## Deviations from the published notebook\n"] + [f"- {d}\n" for d in report.deviations]
     if report.findings:
         out += ["\n## Findings\n"] + [f"- {f}\n" for f in report.findings]
     out += ["\n## Gradients of the first step, per parameter\n", _md_table(grad_rows(report))]
     if report.predictions:
-        out += ["\n## Predictions\n", _md_table([["prefix", "java (DJL)", "python (PyTorch)"]] + [
-            [p, v.get("java", ""), v.get("python", "")] for p, v in report.predictions.items()])]
+        out += [
+            "\n## Predictions\n",
+            _md_table(
+                [["prefix", "java (DJL)", "python (PyTorch)"]]
+                + [[p, v.get("java", ""), v.get("python", "")] for p, v in report.predictions.items()]
+            ),
+        ]
     out += ["\n## Environment\n"] + [f"- {k}: {v}\n" for k, v in report.environment.items()]
     out += ["\n## Configuration\n"] + [f"- {k}: {v}\n" for k, v in cfg.items()]
     return "".join(out)
@@ -171,11 +216,17 @@ def figures(report: Report) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         ax.plot(range(1, len(report.java_ppl) + 1), report.java_ppl, "o-", label="Java (DJL)", lw=3, alpha=0.6)
         ax.plot(range(1, len(report.python_ppl) + 1), report.python_ppl, "x--", label="Python (PyTorch port)")
-        band = report.bands.get("perplexity", [])[:len(report.python_ppl)]
+        band = report.bands.get("perplexity", [])[: len(report.python_ppl)]
         if band:
-            xs, ys = range(1, len(band) + 1), report.python_ppl[:len(band)]
-            ax.fill_between(xs, [y - b for y, b in zip(ys, band)], [y + b for y, b in zip(ys, band)],
-                            color="tab:green", alpha=0.25, label="envelope (allowed |Δ|)")
+            xs, ys = range(1, len(band) + 1), report.python_ppl[: len(band)]
+            ax.fill_between(
+                xs,
+                [y - b for y, b in zip(ys, band)],
+                [y + b for y, b in zip(ys, band)],
+                color="tab:green",
+                alpha=0.25,
+                label="envelope (allowed |Δ|)",
+            )
         ax.set(xlabel="epoch", ylabel="perplexity", title="Training perplexity per epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
@@ -210,7 +261,8 @@ def _html_table(rows: list[list[str]], status_col: int | None = None) -> str:
         cls = ""
         if status_col is not None:
             cls = {"identical": "ok", "within tolerance": "ok", "explained": "expl", "not compared": "skip"}.get(
-                r[status_col], "bad")
+                r[status_col], "bad"
+            )
         body.append(f"<tr class='{cls}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -225,21 +277,33 @@ def to_html(report: Report) -> str:
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}",
         "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;",
         "padding:3px 6px;text-align:left}th{background:#f3f3f3}tr.ok td:nth-child(2){color:#17692d}",
-        "tr.expl td:nth-child(2){color:#8a5a00}tr.skip td:nth-child(2){color:#555;font-style:italic}tr.bad td:nth-child(2){color:#b00020;font-weight:bold}",
+        "tr.expl td:nth-child(2){color:#8a5a00}tr.skip td:nth-child(2){color:#555;font-style:italic}",
+        "tr.bad td:nth-child(2){color:#b00020;font-weight:bold}",
         ".verdict{padding:.8em 1em;border-radius:6px;font-size:1.1em}.verdict.ok{background:#e5f5e9}",
-        ".verdict.bad{background:#fde8ea}.verdict.skip{background:#fff4d6}code{background:#f3f3f3;padding:0 3px}</style></head><body>",
+        ".verdict.bad{background:#fde8ea}.verdict.skip{background:#fff4d6}",
+        "code{background:#f3f3f3;padding:0 3px}</style></head><body>",
         f"<h1>djl-parity: {html.escape(cfg['model'])}, {cfg['epochs']} epoch(s)</h1>",
         f"<p class='verdict {verdict_cls}'>{html.escape(report.verdict())}</p>",
         f"<p>{html.escape(init_sentence(report))} Python mode <code>{html.escape(cfg['mode'])}</code>.</p>",
-        "<h2>Stages</h2>", _html_table(stage_rows(report), status_col=1),
+        "<h2>Stages</h2>",
+        _html_table(stage_rows(report), status_col=1),
     ]
     if report.causes():
-        parts.append("<h2>Named causes</h2><ul>" + "".join(
-            f"<li><b>{html.escape(c['name'])}</b>: {html.escape(c['cause'])} "
-            f"Symptom: {html.escape(c['symptom'])} (shown by <code>{html.escape(c['shown_by'])}</code>)</li>" for c in report.causes()) + "</ul>")
+        parts.append(
+            "<h2>Named causes</h2><ul>"
+            + "".join(
+                f"<li><b>{html.escape(c['name'])}</b>: {html.escape(c['cause'])} "
+                f"Symptom: {html.escape(c['symptom'])} (shown by <code>{html.escape(c['shown_by'])}</code>)</li>"
+                for c in report.causes()
+            )
+            + "</ul>"
+        )
     if report.deviations:
-        parts.append("<h2>Deviations from the published notebook</h2><ul>" + "".join(
-            f"<li>{html.escape(d)}</li>" for d in report.deviations) + "</ul>")
+        parts.append(
+            "<h2>Deviations from the published notebook</h2><ul>"
+            + "".join(f"<li>{html.escape(d)}</li>" for d in report.deviations)
+            + "</ul>"
+        )
     if report.findings:
         parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in report.findings) + "</ul>")
     for key, title in (("perplexity", "Perplexity, both sides"), ("step_loss", "Per-step loss difference")):
@@ -247,12 +311,20 @@ def to_html(report: Report) -> str:
             parts.append(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{figs[key]}'>")
     parts += ["<h2>Gradients of the first step, per parameter</h2>", _html_table(grad_rows(report))]
     if report.predictions:
-        parts += ["<h2>Predictions</h2>", _html_table([["prefix", "Java (DJL)", "Python (PyTorch)"]] + [
-            [p, v.get("java", ""), v.get("python", "")] for p, v in report.predictions.items()])]
-    parts += ["<h2>Environment</h2>", _html_table([["what", "value"]] + [[k, str(v)] for k, v in
-                                                                        report.environment.items()]),
-              "<h2>Configuration</h2>", _html_table([["setting", "value"]] + [[k, str(v)] for k, v in cfg.items()]),
-              "</body></html>"]
+        parts += [
+            "<h2>Predictions</h2>",
+            _html_table(
+                [["prefix", "Java (DJL)", "Python (PyTorch)"]]
+                + [[p, v.get("java", ""), v.get("python", "")] for p, v in report.predictions.items()]
+            ),
+        ]
+    parts += [
+        "<h2>Environment</h2>",
+        _html_table([["what", "value"]] + [[k, str(v)] for k, v in report.environment.items()]),
+        "<h2>Configuration</h2>",
+        _html_table([["setting", "value"]] + [[k, str(v)] for k, v in cfg.items()]),
+        "</body></html>",
+    ]
     return "\n".join(parts)
 
 

@@ -15,8 +15,17 @@ from dataclasses import dataclass
 from djl_bridge.parity.divergences import Bound, bound_for
 
 #: Stages that are data, not float arithmetic: equal or not.
-DATA_STAGES = ("lines", "tokens", "vocab", "corpus", "batches.x", "batches.y", "init.independent",
-               "init.transfer", "predictions")
+DATA_STAGES = (
+    "lines",
+    "tokens",
+    "vocab",
+    "corpus",
+    "batches.x",
+    "batches.y",
+    "init.independent",
+    "init.transfer",
+    "predictions",
+)
 
 
 @dataclass(frozen=True)

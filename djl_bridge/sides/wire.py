@@ -35,8 +35,7 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], key: str) -> Any:
     if isinstance(value, np.generic):
         return _encode(np.asarray(value), arrays, key)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name), arrays, f"{key}/{f.name}")
-                for f in dataclasses.fields(value)}
+        return {f.name: _encode(getattr(value, f.name), arrays, f"{key}/{f.name}") for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {str(k): _encode(v, arrays, f"{key}/{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -55,8 +54,9 @@ def write(folder: Path, name: str, body: Any) -> int:
             out.write(b"\0" * pad)
             offset += pad
             out.write(memoryview(a).cast("B") if a.size else b"")
-            manifest.append({"key": key, "dtype": a.dtype.str, "shape": list(a.shape), "offset": offset,
-                             "nbytes": a.nbytes})
+            manifest.append(
+                {"key": key, "dtype": a.dtype.str, "shape": list(a.shape), "offset": offset, "nbytes": a.nbytes}
+            )
             offset += a.nbytes
     tmp = folder / f".{name}.json.tmp"
     tmp.write_text(json.dumps({"format": FORMAT, "body": encoded, "arrays": manifest}))
@@ -82,7 +82,7 @@ def read(folder: Path, name: str) -> Any:
     raw = np.fromfile(folder / f"{name}.bin", dtype=np.uint8)
     arrays = {}
     for a in doc["arrays"]:
-        chunk = raw[a["offset"]:a["offset"] + a["nbytes"]]
+        chunk = raw[a["offset"] : a["offset"] + a["nbytes"]]
         arrays[a["key"]] = chunk.view(np.dtype(a["dtype"])).reshape(a["shape"])
     return _decode(doc["body"], arrays)
 

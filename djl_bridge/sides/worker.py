@@ -125,8 +125,9 @@ def _exit_words(code: int) -> str:
     return f"exited with status {code}"
 
 
-def run_worker(engine: str, request: dict, on_event: Callable[[dict], None] | None = None,
-               timeout: float | None = None) -> tuple[Any, WorkerStats]:
+def run_worker(
+    engine: str, request: dict, on_event: Callable[[dict], None] | None = None, timeout: float | None = None
+) -> tuple[Any, WorkerStats]:
     """Run one request in a fresh worker on ``engine``; its response body and the run's costs.
 
     ``timeout`` (default ``$DJL_PARITY_WORKER_TIMEOUT`` or 600) is the longest silence allowed.
@@ -148,8 +149,15 @@ def run_worker(engine: str, request: dict, on_event: Callable[[dict], None] | No
         with open(folder / "worker.log", "wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "djl_bridge.sides.worker_main", str(folder), str(write_fd)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env,
-                pass_fds=(write_fd,), start_new_session=True, preexec_fn=_die_with_parent)
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=folder,
+                env=env,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         os.close(write_fd)
         write_fd = -1
         last = _follow(proc, read_fd, timeout, stats, t_start, on_event, folder)
@@ -171,8 +179,15 @@ def run_worker(engine: str, request: dict, on_event: Callable[[dict], None] | No
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _follow(proc: subprocess.Popen, fd: int, timeout: float, stats: WorkerStats, t_start: float,
-            on_event: Callable[[dict], None] | None, folder: Path) -> dict:
+def _follow(
+    proc: subprocess.Popen,
+    fd: int,
+    timeout: float,
+    stats: WorkerStats,
+    t_start: float,
+    on_event: Callable[[dict], None] | None,
+    folder: Path,
+) -> dict:
     """Read the worker's events until done/error, enforcing the silence limit; the last event."""
     buf = b""
     with selectors.DefaultSelector() as sel:
@@ -184,7 +199,8 @@ def _follow(proc: subprocess.Popen, fd: int, timeout: float, stats: WorkerStats,
                 _kill(proc)
                 raise WorkerFailed(
                     f"the {stats.engine} worker sent nothing for {timeout:.0f} s (hung?); it was stopped. "
-                    f"Set {IDLE_TIMEOUT_ENV}=SECONDS to allow longer. Its last output:\n{_tail(folder / 'worker.log')}")
+                    f"Set {IDLE_TIMEOUT_ENV}=SECONDS to allow longer. Its last output:\n{_tail(folder / 'worker.log')}"
+                )
             if not sel.select(remaining):
                 continue
             chunk = os.read(fd, 1 << 16)
@@ -192,7 +208,8 @@ def _follow(proc: subprocess.Popen, fd: int, timeout: float, stats: WorkerStats,
                 code = proc.wait()
                 raise WorkerFailed(
                     f"the {stats.engine} worker {_exit_words(code)} before answering. "
-                    f"Its last output:\n{_tail(folder / 'worker.log')}")
+                    f"Its last output:\n{_tail(folder / 'worker.log')}"
+                )
             buf += chunk
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
@@ -234,8 +251,9 @@ def _config_body(cfg: RunConfig, data: Path) -> dict:
     return {"config": dataclasses.asdict(cfg), "data": str(data)}
 
 
-def train(engine: str, cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None,
-          timeout: float | None = None) -> tuple[RunResult, WorkerStats]:
+def train(
+    engine: str, cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None, timeout: float | None = None
+) -> tuple[RunResult, WorkerStats]:
     """``train --impl djl`` on ``engine`` in a worker: the notebook's run and printed lines."""
     body, stats = run_worker(engine, {"op": "train", **_config_body(cfg, data)}, _epochs(on_epoch), timeout)
     return wire.rebuild(RunResult, body), stats
@@ -256,15 +274,30 @@ class WorkerTrace:
     stats: WorkerStats
 
 
-def trace(engine: str, cfg: RunConfig, data: Path, init_params: dict[str, np.ndarray] | None, steps: int,
-          probe: bool = False, on_epoch: EpochCallback | None = None, timeout: float | None = None,
-          discard_stop_gradient: bool = False, on_event: Callable[[dict], None] | None = None) -> WorkerTrace:
+def trace(
+    engine: str,
+    cfg: RunConfig,
+    data: Path,
+    init_params: dict[str, np.ndarray] | None,
+    steps: int,
+    probe: bool = False,
+    on_epoch: EpochCallback | None = None,
+    timeout: float | None = None,
+    discard_stop_gradient: bool = False,
+    on_event: Callable[[dict], None] | None = None,
+) -> WorkerTrace:
     """The Java side's trace on ``engine`` (data stages, step 1, losses, perplexities, final state).
 
     ``on_event`` hears every worker event (``on_epoch`` only the epochs).
     """
-    request = {"op": "trace", **_config_body(cfg, data), "steps": steps, "init_params": init_params,
-               "probe": probe, "discard_stop_gradient": discard_stop_gradient}
+    request = {
+        "op": "trace",
+        **_config_body(cfg, data),
+        "steps": steps,
+        "init_params": init_params,
+        "probe": probe,
+        "discard_stop_gradient": discard_stop_gradient,
+    }
     epochs = _epochs(on_epoch)
 
     def heard(event: dict) -> None:

@@ -58,9 +58,18 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     except Exception as exc:  # the engine's native library did not load: a missing part of the environment
         _emit(pipe, "error", kind="setup", message=f"DJL's {request['engine']} engine did not start: {exc}")
         return
-    _emit(pipe, "started", pid=os.getpid(), engine=info.engine, djl=info.djl_version,
-          engine_version=info.engine_version,
-          native=info.libtorch_dir, jvm_s=info.started_in_s, request_s=request_s, request_bytes=request_bytes)
+    _emit(
+        pipe,
+        "started",
+        pid=os.getpid(),
+        engine=info.engine,
+        djl=info.djl_version,
+        engine_version=info.engine_version,
+        native=info.libtorch_dir,
+        jvm_s=info.started_in_s,
+        request_s=request_s,
+        request_bytes=request_bytes,
+    )
 
     if cfg is None:  # op "engine": the engine started; nothing to run
         _emit(pipe, "done", response_s=0.0, response_bytes=wire.write(folder, "response", {}))
@@ -93,12 +102,22 @@ def _run(request: dict, cfg, data: Path, on_epoch) -> Any:
     if request.get("probe"):
         failure = probe_as_published(cfg, data)
         if failure is not None:
-            as_published = {"java_class": failure.java_class, "message": failure.message,
-                            "root_cause": failure.root_cause()}
+            as_published = {
+                "java_class": failure.java_class,
+                "message": failure.message,
+                "root_cause": failure.root_cause(),
+            }
     setup, trace = java_data(cfg, data)
     try:
-        java_run(setup, trace, cfg, request.get("init_params"), int(request["steps"]), on_epoch,
-                 discard_stop_gradient=bool(request.get("discard_stop_gradient")))
+        java_run(
+            setup,
+            trace,
+            cfg,
+            request.get("init_params"),
+            int(request["steps"]),
+            on_epoch,
+            discard_stop_gradient=bool(request.get("discard_stop_gradient")),
+        )
     finally:
         setup.manager.close()
     return {"trace": trace, "as_published": as_published, "torch_imported": "torch" in sys.modules}
@@ -110,8 +129,7 @@ def main(argv: list[str]) -> int:
         try:
             _serve(folder, pipe)
         except Exception as exc:  # anything else: report it whole rather than die silently
-            _emit(pipe, "error", kind="internal", message=f"{type(exc).__name__}: {exc}",
-                  stack=traceback.format_exc())
+            _emit(pipe, "error", kind="internal", message=f"{type(exc).__name__}: {exc}", stack=traceback.format_exc())
             return 1
     return 0
 
