@@ -41,7 +41,7 @@ def test_bench_json_has_every_row_with_ratios_peak_share_and_jvm_figures(tmp_pat
     for name in ("baseline", "python-parity", "python-fast", "djl-pytorch", "sides-sequential", "sides-concurrent"):
         assert rows[name]["tokens_per_s"] > 0 and len(rows[name]["epoch_tokens_per_s"]) == 3
         assert 0 < rows[name]["peak_share"] < 1
-    assert "djl-mxnet" in rows or skipped["djl-mxnet"]
+    assert rows["djl-mxnet"]["tokens_per_s"] > 0  # the MXNet worker is built by set-up: its row must run
     cuda_rows = ("baseline-cuda", "python-parity-cuda", "python-fast-cuda")
     if torch.cuda.is_available():
         assert all(rows[n]["tokens_per_s"] > 0 for n in cuda_rows)
