@@ -22,6 +22,11 @@ class SetupFailure(click.ClickException):
     exit_code = 3
 
 
+def data_option(help: str = "The Time Machine text [$DJL_PARITY_DATA, cache, download]."):
+    """The one ``--data`` option: the text file, checked by the data resolver."""
+    return click.option("--data", type=click.Path(dir_okay=False), default=None, help=help)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="djl-parity")
 def cli() -> None:
@@ -67,12 +72,7 @@ def setup(force: bool, verbose: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-@click.option(
-    "--data",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Text file to check instead of the usual resolution (DJL_PARITY_DATA, cache).",
-)
+@data_option("Text file to check instead of the usual resolution (DJL_PARITY_DATA, cache).")
 def doctor(as_json: bool, data: str | None) -> None:
     """Check every part the tool needs; exit 3 when a required one is missing."""
     from djl_bridge import doctor as doc
@@ -142,12 +142,7 @@ def run_options(f):
             is_flag=True,
             help="birnn-hand: learn the boundary states h_0 and g_T+1 (from 0.5), not the constant 0.5.",
         ),
-        click.option(
-            "--data",
-            type=click.Path(dir_okay=False),
-            default=None,
-            help="The Time Machine text [$DJL_PARITY_DATA, cache, download].",
-        ),
+        data_option(),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -458,12 +453,7 @@ def gradcheck(model: str, side: str, seed: int) -> None:
     default=None,
     help="Also profile one epoch of python-fast (torch.profiler) and draw where its time goes here (PNG).",
 )
-@click.option(
-    "--data",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The Time Machine text [$DJL_PARITY_DATA, cache, download].",
-)
+@data_option()
 def bench(
     epochs: int,
     warmup: int,
@@ -596,12 +586,7 @@ def main() -> None:
     help="Apply a documented source patch (keep-stop-gradient, bilstm-layout, rnn-activation); repeatable.",
 )
 @click.option("--no-compare", is_flag=True, help="Only run the notebook.")
-@click.option(
-    "--data",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The Time Machine text served for the notebook's data URL [$DJL_PARITY_DATA, cache, download].",
-)
+@data_option("The Time Machine text served for the notebook's data URL [$DJL_PARITY_DATA, cache, download].")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),

@@ -14,20 +14,10 @@ from djl_bridge.parity.compare import EXPLAINED, FAILED, compare_stage
 from djl_bridge.parity.cross_engine import ENGINE_STAGES
 from djl_bridge.parity.divergences import REGISTRY, by_name, failure_cause
 from djl_bridge.parity.engine import RUN_STAGES
+from djl_bridge.parity.tolerances import DATA_STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = {
-    "java.as_published",
-    "java.run",
-    "lines",
-    "tokens",
-    "vocab",
-    "corpus",
-    "batches.x",
-    "batches.y",
-    *RUN_STAGES,
-    *ENGINE_STAGES,
-}
+STAGES = {"java.as_published", "java.run", *DATA_STAGES, *RUN_STAGES, *ENGINE_STAGES}
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=lambda d: d.name)

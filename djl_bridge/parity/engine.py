@@ -10,6 +10,7 @@ from djl_bridge.concurrency import SidePair
 from djl_bridge.config import ConfigError, RunConfig
 from djl_bridge.parity.compare import EXPLAINED, FAILED, StageResult, compare_stage, not_compared
 from djl_bridge.parity.divergences import by_name, failure_cause
+from djl_bridge.parity.envelope import STEP1_STAGES
 from djl_bridge.parity.report import Report
 from djl_bridge.trace import Trace, python_data, python_run
 
@@ -17,13 +18,7 @@ from djl_bridge.trace import Trace, python_data, python_run
 RUN_STAGES = (
     "init.independent",
     "init.transfer",
-    "step1.logits",
-    "step1.state",
-    "step1.loss",
-    "step1.grads",
-    "step1.grad_norm",
-    "step1.clipped_grads",
-    "step1.params_after",
+    *STEP1_STAGES,
     "steps.loss",
     "epochs.perplexity",
     "final.params",
