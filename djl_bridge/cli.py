@@ -623,19 +623,17 @@ def notebook(
     from djl_bridge.data import DataError, resolve_data_file
     from djl_bridge.jvm import BridgeSetupError
     from djl_bridge.notebook.cells import NotebookError
-    from djl_bridge.notebook.session import EngineUnavailable, prepare
+    from djl_bridge.notebook.session import prepare
     from djl_bridge.outputs import OutputDirError, check_writable
 
     if epochs is not None and epochs <= 0:
         raise InputError(f"--epochs must be positive, got {epochs}")
     try:
-        prepared = prepare(Path(path), engine, Path(utils) if utils else None, list(patches))
+        prepared = prepare(Path(path), engine, Path(utils) if utils else None, list(patches), not no_compare)
         data_file = resolve_data_file(data)
         check_writable(Path(out))
     except (NotebookError, DataError, OutputDirError) as exc:
         raise InputError(str(exc)) from None
-    except EngineUnavailable as exc:
-        raise SetupFailure(str(exc)) from None
     for note in prepared.notes:
         click.echo(f"note: {note}", err=True)
     for diff in prepared.diffs:
@@ -647,16 +645,29 @@ def notebook(
     sys.exit(result)
 
 
-def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out) -> int:
-    """Execute, report the failure or compare, write the outputs; the exit code."""
-    from djl_bridge.jvm import start
-    from djl_bridge.notebook.compare import capture_generator, compare_run
-    from djl_bridge.notebook.outputs import write_notebook_outputs
-    from djl_bridge.notebook.session import diagnose_failure, environment
-    from djl_bridge.sides.notebook import execute
+def _notebook_event(event: dict) -> None:
+    """A worker's notebook event on the terminal: cell output as printed, progress on stderr."""
+    kind = event.get("event")
+    if kind == "started":
+        click.echo(f"{event['engine']} worker ready (DJL {event['djl']}); running the cells ...", err=True)
+    elif kind == "output":
+        click.echo(event["text"], nl=False)
+    elif kind == "running":
+        for metric, epoch, value in event["points"]:
+            click.echo(f"  animator: epoch {epoch:g}  {metric} {value:.4g}", err=True)
+    elif kind == "replay":
+        click.echo(f"replaying cell {event['cell']}'s trainCh8 with our helpers from the same seed ...", err=True)
 
-    start()
-    run = execute(prepared.plan, data_file, epochs, seed, capture_generator if compare_it else None)
+
+def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out) -> int:
+    """Execute on the notebook's engine side, report the failure or compare, write the outputs; the exit code."""
+    from djl_bridge.notebook.compare import compare_run
+    from djl_bridge.notebook.outputs import write_notebook_outputs
+    from djl_bridge.notebook.session import diagnose_failure, execute_on_side
+    from djl_bridge.parity.report import stage_rows
+
+    done = execute_on_side(prepared, data_file, epochs, seed, compare_it, _notebook_event)
+    run = done.run
     diagnose_failure(run)
     try:
         if run.failure is not None and run.failure.kind in ("compile", "incomplete", "unresolved"):
@@ -667,11 +678,10 @@ def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out) -> in
             write_notebook_outputs(run, None, prepared, out)
             return 1 if run.failure else 0
         click.echo("comparing with the PyTorch port ...", err=True)
-        report = compare_run(run, data_file, seed, environment(), prepared.notes + prepared.diffs)
+        deviations = prepared.notes + prepared.diffs
+        report = compare_run(run, data_file, seed, done.environment, deviations, prepared.engine, done.replays)
     finally:
         run.close()
-    from djl_bridge.parity.report import stage_rows
-
     rows = stage_rows(report)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:

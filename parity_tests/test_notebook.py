@@ -283,10 +283,11 @@ def test_the_books_cells_from_the_seed_run_on_our_helpers(tmp_path):
 
 def test_without_the_initial_weights_the_comparison_is_a_named_distribution_check(jvm, data_file):
     from djl_bridge.notebook.compare import compare_run
-    from djl_bridge.sides.notebook import execute
+    from djl_bridge.sides.notebook import execute, observe
 
     run = execute(build_plan(BOOK / "lstm-small.ipynb"), data_file, 10, 0)  # no hook: no generator state
     try:
+        observe(run)
         report = compare_run(run, data_file, 0, {}, [])
     finally:
         run.close()

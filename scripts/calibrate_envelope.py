@@ -34,15 +34,18 @@ from djl_bridge.parity.envelope import ENVELOPE_FILE, STEP1_STAGES, config_key
 from djl_bridge.text import load_corpus_time_machine
 from djl_bridge.training import train_epoch_ch8
 
-#: (model, hidden, layers, max_tokens, epochs, port_engine): the notebook cell on MXNet, and the
-#: small configs the tests compare across engines.
+#: (model, hidden, layers, max_tokens, epochs, port_engine, batch_size): the notebook cell on
+#: MXNet, the small configs the tests compare across engines, and our test notebooks' config
+#: (parity_tests/notebooks/chapter, which `djl-parity notebook --engine mxnet` compares in CI).
 PRESETS = [
-    ("bilstm", 256, 2, 10000, 5, "mxnet"),
-    ("bilstm", 32, 2, 2000, 3, "mxnet"),
-    ("lstm", 32, 1, 2000, 3, "mxnet"),
-    ("gru", 32, 1, 2000, 3, "mxnet"),
-    ("rnn-scratch", 32, 1, 2000, 3, "mxnet"),
-    ("lstm-scratch", 32, 1, 2000, 3, "mxnet"),
+    ("bilstm", 256, 2, 10000, 5, "mxnet", 32),
+    ("bilstm", 32, 2, 2000, 3, "mxnet", 32),
+    ("lstm", 32, 1, 2000, 3, "mxnet", 32),
+    ("gru", 32, 1, 2000, 3, "mxnet", 32),
+    ("rnn-scratch", 32, 1, 2000, 3, "mxnet", 32),
+    ("lstm-scratch", 32, 1, 2000, 3, "mxnet", 32),
+    ("bilstm", 8, 1, 2000, 3, "mxnet", 8),
+    ("lstm", 8, 1, 2000, 3, "mxnet", 8),
 ]
 SEEDS = (0, 1, 2)
 
@@ -137,6 +140,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--layers", type=int)
     ap.add_argument("--max-tokens", type=int, default=2000)
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=int, default=None, help="learning rate [the model's notebook's]")
     ap.add_argument("--port-engine", default="mxnet")
     ap.add_argument("--data")
     ap.add_argument("--small", action="store_true", help="only the presets under 10,000 tokens")
@@ -146,7 +151,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     data = resolve_data_file(args.data)
     presets = (
-        [(args.model, args.hidden, args.layers, args.max_tokens, args.epochs, args.port_engine)]
+        [(args.model, args.hidden, args.layers, args.max_tokens, args.epochs, args.port_engine, args.batch_size)]
         if args.model
         else PRESETS
     )
@@ -161,12 +166,17 @@ def main(argv: list[str]) -> int:
     envelopes = doc.setdefault("envelopes", {})
     if args.threads:
         torch.set_num_threads(args.threads)
-    for model, hidden, layers, max_tokens, epochs, port_engine in presets:
-        cfg = replace(
-            RunConfig(
-                model=model, hidden=hidden, layers=layers, max_tokens=max_tokens, epochs=epochs, port_engine=port_engine
-            ).resolved()
-        )
+    for model, hidden, layers, max_tokens, epochs, port_engine, batch_size in presets:
+        cfg = RunConfig(
+            model=model,
+            hidden=hidden,
+            layers=layers,
+            max_tokens=max_tokens,
+            epochs=epochs,
+            port_engine=port_engine,
+            batch_size=batch_size,
+            lr=args.lr if args.model else None,
+        ).resolved()
         t0 = time.perf_counter()
         result = {"command": command, **calibrate(cfg, data, SEEDS[: args.seeds])}
         print(f"{config_key(cfg.as_dict())}: {epochs} epochs, {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -5,32 +5,42 @@ What the notebook shows, and so what is compared: its vocabulary, corpus and bat
 ``dataset``), the animator's perplexity points (every 10th epoch), the printed final perplexity
 and predictions, and its model's final parameters. Initial weights: a model that has its parameters before
 ``trainCh8`` (a scratch model, a block the notebook initialised) has them read there; a concise
-model that creates them at its first training forward draws them from the engine's generator,
-whose state is captured just before ``trainCh8`` and handed to the port (one libtorch in this
-process), and identical final parameters are the proof.
+model that creates them at its first training forward draws them from the engine's generator:
+
+- on the PyTorch engine (one libtorch in this process) the generator's state is captured just
+  before ``trainCh8`` and handed to the port; identical final parameters are the proof;
+- on MXNet (a worker; its generator state cannot be read) the worker seeds the generator again
+  just before ``trainCh8``, then draws the weights again from that seed with our helpers and
+  trains them on the same engine (``sides.notebook.replay``): the replay's final parameters
+  identical to the notebook's (``init.replay``) prove the weights, which the port then starts
+  from. Across engines the numbers are judged as in ``compare --engine mxnet``: final parameters
+  and perplexity against the calibrated envelope, printed text exact or explained by
+  ``engine-rounding``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from djl_bridge.config import RunConfig
-from djl_bridge.jvm import java_call, jclass, to_numpy
+from djl_bridge.notebook.call_config import call_config, named
 from djl_bridge.parity.compare import EXPLAINED, FAILED, NOT_COMPARED, WITHIN, StageResult, compare_stage, not_compared
 from djl_bridge.parity.report import Report
-from djl_bridge.sides.notebook import SHELL, NotebookRun, TrainingCall
-from djl_bridge.trace import PREFIXES, python_data, python_run
+from djl_bridge.sides.notebook import NotebookData, NotebookRun, TrainingCall
+from djl_bridge.trace import PREFIXES, Trace, python_data, python_run
 
 EpochProgress = Callable[[int, float, float], None]
 INIT_CAPTURED = "captured: the model's parameters read just before trainCh8"
 INIT_GENERATOR = (
     "reconstructed: the engine generator's state captured just before trainCh8 and drawn by the port "
     "in DJL's parameter order; proven only where final.params is identical"
+)
+INIT_REPLAY = (
+    "reconstructed: the engine seeded again just before trainCh8, the weights drawn again from that seed "
+    "by our helpers on the same engine; proven only where init.replay is identical"
 )
 
 
@@ -39,71 +49,6 @@ def capture_generator(call: TrainingCall, run: NotebookRun) -> None:
     import torch
 
     call.captured["generator_state"] = torch.get_rng_state()
-
-
-@dataclass
-class NotebookData:
-    vocab: list[str]
-    corpus: list[int]
-    batches_x: np.ndarray
-    batches_y: np.ndarray
-    max_tokens: int
-    offset: int | None
-
-
-def _field(obj: Any, name: str) -> Any:
-    return jclass(SHELL).field(obj, name)
-
-
-def notebook_data(run: NotebookRun, call: TrainingCall) -> NotebookData:
-    """Vocabulary, corpus and batches of the dataset the training call used, read from the notebook."""
-    dataset, vocab = run.value(call.args[1]), run.value(call.args[2])
-    with java_call():
-        tokens = _field(vocab, "idxToToken")
-        max_tokens = int(_field(dataset, "maxTokens"))
-        corpus = _field(dataset, "corpus")
-        if corpus is None:  # the book's dataset keeps no corpus: ask its own helper for it
-            corpus = run.shell.evaluate(f"TimeMachine.loadCorpusTimeMachine({max_tokens}).getKey()")
-        manager = jclass("ai.djl.ndarray.NDManager").newBaseManager()
-        xs, ys = [], []
-        try:
-            for batch in dataset.getData(manager):
-                xs.append(to_numpy(batch.getData().head()))
-                ys.append(to_numpy(batch.getLabels().head()))
-                batch.close()
-        finally:
-            manager.close()
-        data = NotebookData(
-            [str(t) for t in tokens], [int(i) for i in corpus], np.stack(xs), np.stack(ys), max_tokens, None
-        )
-    steps = data.batches_x.shape[2]
-    first = data.batches_x[0, 0].tolist()
-    data.offset = next((o for o in range(steps) if data.corpus[o : o + steps] == first), None)
-    return data
-
-
-_SCRATCH_KINDS = {5: "rnn-scratch", 11: "gru-scratch", 14: "lstm-scratch"}
-_GATES = {4: "lstm", 3: "gru", 1: "rnn"}
-
-
-def model_config(params: list[tuple[str, np.ndarray]]) -> tuple[str, int, int] | str:
-    """(port model name, hidden, layers) from a model's parameters, or why the port has no such model."""
-    names = [n for n, _ in params]
-    if all(n.isdigit() for n in names):
-        kind = _SCRATCH_KINDS.get(len(params))
-        return (kind, int(params[0][1].shape[1]), 1) if kind else f"a scratch model with {len(params)} parameters"
-    shapes = dict(params)
-    h2h = next((a for n, a in params if n.endswith("_l_0_h2h_WEIGHT")), None)
-    i2h = next((a for n, a in params if n.endswith("_l_0_i2h_WEIGHT")), None)
-    if h2h is None or i2h is None:
-        return f"a model with parameters {', '.join(names[:4])}..."
-    hidden = int(h2h.shape[1])
-    kind = _GATES.get(int(i2h.shape[0]) // hidden)
-    layers = sum(n.endswith("_i2h_WEIGHT") and "_l_" in n for n in shapes)
-    bidirectional = any("_r_0_" in n for n in names)
-    if kind is None or (bidirectional and kind != "lstm"):
-        return f"a {'bidirectional ' if bidirectional else ''}{kind or 'recurrent'} layer"
-    return ("bilstm" if bidirectional else kind), hidden, layers
 
 
 def _printed(call: TrainingCall) -> tuple[str | None, list[str]]:
@@ -119,83 +64,87 @@ def _uncompared(stage: str, why: str, remedy: str = "") -> StageResult:
 
 
 def compare_call(
-    run: NotebookRun, call: TrainingCall, data: Path, nb: NotebookData, seed: int, on_epoch: EpochProgress | None = None
+    call: TrainingCall,
+    data: Path,
+    nb: NotebookData,
+    seed: int,
+    engine: str,
+    replayed: Trace | None,
+    on_epoch: EpochProgress | None = None,
 ) -> tuple[list[StageResult], dict, str, dict]:
-    """Stages of one training call (the port trained on the notebook's config), its config, init label, predictions."""
+    """Stages of one training call (the port trained on the notebook's config), its config, init label, predictions.
+
+    ``replayed``: on an engine whose generator cannot be read, our helpers' replay of the call.
+    """
+    from djl_bridge.parity.cross_engine import port_config
     from djl_bridge.training import java_1f
 
-    stages: list[StageResult] = []
-    if call.final_params is None:
-        return [_uncompared("final.params", f"the model {call.args[:1]} has no readable parameters")], {}, "", {}
-    found = model_config(call.final_params)
-    if isinstance(found, str):
-        return [_uncompared("model", f"the port has no {found}")], {}, "", {}
-    model, hidden, layers = found
-    lr, epochs, random_iter = (run.value(a) for a in (call.args[3], call.args[4], call.args[6]))
-    cfg = RunConfig(
-        model=model,
-        epochs=int(epochs),
-        lr=int(lr),
-        hidden=hidden,
-        layers=layers,
-        batch_size=int(nb.batches_x.shape[1]),
-        num_steps=int(nb.batches_x.shape[2]),
-        max_tokens=nb.max_tokens,
-        offset=nb.offset,
-        seed=seed,
-        device="cpu",
-        random_iter=bool(random_iter),
-    ).resolved()
+    cfg = call_config(call, nb, seed)
+    if isinstance(cfg, tuple):
+        return [_uncompared(*cfg)], {}, "", {}
     if cfg.random_iter:
-        return (
-            [
-                _uncompared(
-                    "training",
-                    "random sampling draws from an unseeded Java Random",
-                    "use sequential sampling (useRandomIter false)",
-                )
-            ],
-            cfg.as_dict(),
-            "",
-            {},
-        )
-    init, label = _initial_params(run, call, cfg, nb)
+        why = "random sampling draws from an unseeded Java Random"
+        remedy = "use sequential sampling (useRandomIter false)"
+        return [_uncompared("training", why, remedy)], cfg.as_dict(), "", {}
+    stages: list[StageResult] = []
+    init, label = _initial_params(call, cfg, nb, engine, replayed)
     if init is None:
-        return [distribution_check(run, call, cfg, data, nb)], cfg.as_dict(), f"{label}; {DISTRIBUTION}", {}
+        return [distribution_check(call, cfg, data, nb, engine)], cfg.as_dict(), f"{label}; {DISTRIBUTION}", {}
+    final = dict(named(call.final_params or [], list(init)))
+    if replayed is not None and label == INIT_REPLAY:
+        stages.append(compare_stage("init.replay", final, replayed.final_params, "parity"))
+        if stages[-1].status != "identical":
+            stages[-1].note = "initial weights unproven: the replay from the reseeded generator ends elsewhere"
     port = python_data(cfg, data, nb.offset)
-    python_run(port, cfg, data, init, 1, on_epoch)
-    final = {n: a for n, a in _named(call.final_params, port.final_params)}
-    stages.append(compare_stage("final.params", final, port.final_params, "parity"))
-    if label == INIT_GENERATOR and stages[-1].status != "identical":
-        stages[-1].note = "initial weights unproven: the reconstruction from the generator state is not confirmed"
-    epochs_seen = [(int(e), v) for m, e, v in run.points if m == "ppl" and e <= cfg.epochs]
-    if epochs_seen:
-        stages.append(
-            compare_stage(
-                "epochs.perplexity",
-                np.array([v for _, v in epochs_seen], np.float32),
-                np.array([port.perplexities[e - 1] for e, _ in epochs_seen], np.float32),
-                "parity",
-                "epoch",
-            )
-        )
+    python_run(port, port_config(cfg, engine), data, init, 1, on_epoch)
+    if engine == "pytorch":
+        stages.append(compare_stage("final.params", final, port.final_params, "parity"))
+        if label == INIT_GENERATOR and stages[-1].status != "identical":
+            stages[-1].note = "initial weights unproven: the reconstruction from the generator state is not confirmed"
+    else:
+        from djl_bridge.parity.cross_engine import final_params_stage
+
+        assert port.step1 is not None
+        batches = int(nb.batches_x.shape[0])
+        stages.append(final_params_stage(cfg, engine, final, port.final_params, port.step1.grads, cfg.epochs, batches))
+    stages += _perplexity_points(call, cfg, port, engine)
     line, preds = _printed(call)
     port_line = f"perplexity: {java_1f(port.perplexities[-1])}"
-    stages.append(compare_stage("final.perplexity", [line.split(",")[0] if line else ""], [port_line], "parity"))
-    stages.append(compare_stage("predictions", preds, [port.predictions[p] for p in PREFIXES], "parity"))
+    text = [
+        compare_stage("final.perplexity", [line.split(",")[0] if line else ""], [port_line], "parity"),
+        compare_stage("predictions", preds, [port.predictions[p] for p in PREFIXES], "parity"),
+    ]
+    if engine != "pytorch" and all(s.passed for s in stages):  # text printed from numbers within the envelope
+        for r in text:
+            if r.status == FAILED:
+                r.status, r.cause = EXPLAINED, "engine-rounding"
+                r.note = "printed from numbers that differ within the envelope (1 decimal; greedy argmax)"
+    stages += text
     predictions = {
         p: {"java": preds[i] if i < len(preds) else "", "python": port.predictions[p]} for i, p in enumerate(PREFIXES)
     }
     return stages, cfg.as_dict(), label, predictions
 
 
+def _perplexity_points(call: TrainingCall, cfg: RunConfig, port: Trace, engine: str) -> list[StageResult]:
+    """The animator's points (every 10th epoch) against the port's perplexity at the same epochs."""
+    epochs_seen = [(int(e), v) for m, e, v in call.points if m == "ppl" and e <= cfg.epochs]
+    if not epochs_seen:
+        return []
+    java = np.array([v for _, v in epochs_seen], np.float32)
+    python = np.array([port.perplexities[e - 1] for e, _ in epochs_seen], np.float32)
+    if engine == "pytorch":
+        return [compare_stage("epochs.perplexity", java, python, "parity", "epoch")]
+    from djl_bridge.parity.cross_engine import calibration_remedy, judged_points
+
+    return [judged_points(cfg, engine, [e for e, _ in epochs_seen], java, python, calibration_remedy(cfg, engine))]
+
+
 DISTRIBUTION = "distribution check: the notebook's perplexity against the band of port runs from several seeds"
 BAND_SEEDS = (0, 1, 2)
 
 
-def distribution_check(
-    run: NotebookRun, call: TrainingCall, cfg: RunConfig, data: Path, nb: NotebookData
-) -> StageResult:
+def distribution_check(call: TrainingCall, cfg: RunConfig, data: Path, nb: NotebookData, engine: str) -> StageResult:
     """Without the notebook's initial weights: is its perplexity inside the band of port runs from BAND_SEEDS?
 
     Compared: the animator's points and the printed final perplexity (1 decimal), each against
@@ -203,12 +152,15 @@ def distribution_check(
     """
     from dataclasses import replace
 
+    from djl_bridge.parity.cross_engine import port_config
+
     runs = []
     for seed in BAND_SEEDS:
         port = python_data(cfg, data, nb.offset)
-        runs.append(python_run(port, replace(cfg, seed=seed), data, None, 0).perplexities)
+        runs.append(python_run(port, port_config(replace(cfg, seed=seed), engine), data, None, 0).perplexities)
     # (epoch, value, how the notebook rounded it): the animator gets float32, the printed line 1 decimal
-    observed = [(int(e), float(v), "float32") for m, e, v in run.points if m == "ppl" and e <= cfg.epochs]
+    points = call.points
+    observed = [(int(e), float(v), "float32") for m, e, v in points if m == "ppl" and e <= cfg.epochs]
     line, _ = _printed(call)
     if line:
         observed.append((cfg.epochs, float(line.split(",")[0].split()[-1]), "1 decimal"))
@@ -235,25 +187,22 @@ def distribution_check(
     )
 
 
-def _named(params: list[tuple[str, np.ndarray]], port: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
-    """Scratch parameters come by position; give them the port's names (the notebook's order)."""
-    if params and all(n.isdigit() for n, _ in params):
-        return list(zip(port.keys(), (a for _, a in params)))
-    return params
-
-
-def _initial_params(run: NotebookRun, call: TrainingCall, cfg: RunConfig, nb: NotebookData) -> tuple[dict | None, str]:
-    import torch
-
+def _initial_params(
+    call: TrainingCall, cfg: RunConfig, nb: NotebookData, engine: str, replayed: Trace | None
+) -> tuple[dict | None, str]:
     from djl_bridge.models import build_model
     from djl_bridge.params import init_djl_, to_djl
 
     net = build_model(cfg.model, len(nb.vocab), cfg.hidden, cfg.layers)
     if call.initial_params is not None:
-        return dict(_named(call.initial_params, to_djl(net))), INIT_CAPTURED
+        return dict(named(call.initial_params, list(to_djl(net)))), INIT_CAPTURED
+    if replayed is not None:
+        return dict(replayed.init_params), INIT_REPLAY
     state = call.captured.get("generator_state")
-    if state is None:
+    if state is None or engine != "pytorch":
         return None, "no initial weights: neither captured nor reconstructable"
+    import torch
+
     gen = torch.Generator()
     gen.set_state(state)
     init_djl_(net, gen)
@@ -285,10 +234,15 @@ def compare_run(
     seed: int,
     environment: dict,
     deviations: list[str],
+    engine: str = "pytorch",
+    replays: dict[int, Trace] | None = None,
     on_epoch: EpochProgress | None = None,
 ) -> Report:
-    """The report of one executed notebook against the port."""
-    heading = {"model": run.plan.notebook.name, "epochs": "MAX_EPOCH", "mode": "parity"}
+    """The report of one executed notebook (observed: ``sides.notebook.observe``) against the port.
+
+    ``replays``: our helpers' replay of the i-th compared call, where the engine's generator cannot be read.
+    """
+    heading = {"model": run.plan.notebook.name, "epochs": "MAX_EPOCH", "mode": "parity", "engine": engine}
     if run.failure is not None:
         stage = failure_stage(run)
         remedy = f"--patch {run.failure.patch}" if run.failure.patch else ""
@@ -297,16 +251,17 @@ def compare_run(
             for s in ("vocab", "corpus", "batches.x", "batches.y", "final.params", "final.perplexity", "predictions")
         ]
         return Report(heading, "java", [stage, *rest], environment, deviations=deviations)
-    calls = [c for c in run.training if len(c.args) >= 8]
-    if not calls:
+    calls = run.compared_calls()
+    if not calls or run.data is None:
         why = "the notebook makes no trainCh8(...) call with the book's 8 arguments"
         return Report(heading, "java", [_uncompared("training", why)], environment, deviations=deviations)
     stages: list[StageResult] = []
-    nb = notebook_data(run, calls[0])
+    nb = run.data
     config: dict = {}
     inits, predictions = [], {}
-    for call in calls:
-        call_stages, cfg, label, preds = compare_call(run, call, data, nb, seed, on_epoch)
+    for i, call in enumerate(calls):
+        replayed = (replays or {}).get(i)
+        call_stages, cfg, label, preds = compare_call(call, data, nb, seed, engine, replayed, on_epoch)
         if not stages and cfg:
             stages += data_stages(nb, data, RunConfig(**cfg))
         if len(calls) > 1:

@@ -1,4 +1,5 @@
-"""``djl-parity notebook``: plan, execute and compare one notebook; the CLI only prints and exits."""
+"""``djl-parity notebook``: plan, execute (on the notebook's engine side) and diagnose one notebook;
+the CLI only prints and exits."""
 
 from __future__ import annotations
 
@@ -9,12 +10,9 @@ from pathlib import Path
 from djl_bridge.notebook.maven import choose_engine, substitutions
 from djl_bridge.notebook.patches import PATCHES, apply_patches
 from djl_bridge.notebook.plan import Plan, build_plan
+from djl_bridge.sides.notebook import NotebookRun
 
 Say = Callable[[str], None]
-
-
-class EngineUnavailable(RuntimeError):
-    """The engine side the notebook needs is not part of this installation (exit 3)."""
 
 
 @dataclass
@@ -23,23 +21,84 @@ class Prepared:
     engine: str
     notes: list[str] = field(default_factory=list)  # substitutions and stand-ins, stated
     diffs: list[str] = field(default_factory=list)  # one unified diff per patched unit
+    utils: Path | None = None
+    patches: list[str] = field(default_factory=list)
 
 
-def prepare(notebook: Path, engine: str, utils: Path | None, patches: list[str]) -> Prepared:
-    """Everything decided before the JVM runs: the plan, the engine side, what is substituted and patched."""
+RESEEDED = (
+    "MXNet's generator state cannot be read: the engine is seeded with --seed again just before each "
+    "trainCh8 whose model has no weights yet, so that the weights it draws can be drawn again"
+)
+
+
+def planned(notebook: Path, utils: Path | None, patches: list[str]) -> tuple[Plan, list[str]]:
+    """The notebook's plan with the patches applied, and their diffs (the parent and a worker build the same)."""
     plan = build_plan(notebook, utils)
+    return plan, apply_patches(plan, patches)
+
+
+def prepare(notebook: Path, engine: str, utils: Path | None, patches: list[str], compare: bool = True) -> Prepared:
+    """Everything decided before the JVM runs: the plan, the engine side, what is substituted and patched."""
+    plan, diffs = planned(notebook, utils, patches)
     chosen = choose_engine(engine, plan.maven)
-    if chosen != "pytorch":
-        raise EngineUnavailable(
-            f"{notebook.name} pins {', '.join(str(m) for m in plan.maven if 'mxnet' in m.group) or 'MXNet'}: "
-            f"the MXNet engine side (DJL 0.23.0 in a worker process) is not available in this installation; "
-            f"run it on DJL 0.35.1's PyTorch engine with --engine pytorch"
-        )
-    prepared = Prepared(plan, chosen, substitutions(chosen, plan.maven) + plan.standins)
-    prepared.diffs = apply_patches(plan, patches)
+    prepared = Prepared(plan, chosen, substitutions(chosen, plan.maven) + plan.standins, diffs, utils, list(patches))
     for name in patches:
         prepared.notes.append(f"--patch {name}: {PATCHES[name].summary}")
+    if compare and chosen == "mxnet":
+        prepared.notes.append(RESEEDED)
     return prepared
+
+
+@dataclass
+class Executed:
+    """The executed, observed notebook on its side, what that side was, and our helpers' replays."""
+
+    run: NotebookRun
+    environment: dict
+    replays: dict = field(default_factory=dict)  # compared call index -> Trace (MXNet)
+
+
+def execute_on_side(
+    prepared: Prepared, data: Path, epochs: int | None, seed: int, compare: bool, on_event: Callable[[dict], None]
+) -> Executed:
+    """Run the notebook on its engine side: in this process (pytorch) or in a worker (mxnet).
+
+    ``on_event`` hears the worker's events (cell output, animator points, replays).
+    """
+    from djl_bridge.sides.notebook import execute, from_message, observe
+
+    if prepared.engine == "pytorch":
+        from djl_bridge.jvm import start
+        from djl_bridge.notebook.compare import capture_generator
+
+        start()
+        run = execute(prepared.plan, data, epochs, seed, capture_generator if compare else None)
+        try:
+            observe(run)
+        except BaseException:
+            run.close()
+            raise
+        return Executed(run, environment() if compare else {})
+    from djl_bridge.sides import worker
+
+    request = {
+        "notebook": str(prepared.plan.notebook.resolve()),  # the worker runs in a folder of its own
+        "utils": str(prepared.utils.resolve()) if prepared.utils else None,
+        "patches": prepared.patches,
+        "data": str(data.resolve()),
+        "epochs": epochs,
+        "seed": seed,
+        "compare": compare,
+    }
+    body, replays, stats = worker.notebook(prepared.engine, request, on_event)
+    env = {
+        "notebook side": f"JShell (local execution) in a worker process's JVM, DJL {stats.djl}",
+        "DJL engine": f"{prepared.engine} {stats.engine_version}",
+        "native library": stats.native,
+        "worker start (spawn to engine ready)": f"{stats.spawn_to_started_s:.2f} s (JVM {stats.jvm_s:.2f} s)",
+        "torch imported in the worker": str(body["torch_imported"]),
+    }
+    return Executed(from_message(body["run"], prepared.plan), env, replays)
 
 
 def diagnose_failure(run) -> None:
@@ -54,6 +113,7 @@ def diagnose_failure(run) -> None:
 
 
 def environment() -> dict:
+    """This process's side (PyTorch engine on the shared libtorch) for the report."""
     import platform
 
     import torch

@@ -112,6 +112,64 @@ def _series(
     return r
 
 
+def calibration_remedy(cfg: RunConfig, engine: str) -> str:
+    """The command that calibrates the envelope for ``cfg`` on ``engine``."""
+    key = port_config(cfg, engine)
+    return (
+        f"python scripts/calibrate_envelope.py --model {key.model} --hidden {key.hidden} --layers {key.layers} "
+        f"--max-tokens {key.max_tokens} --batch-size {key.batch_size} --lr {key.lr} --epochs {cfg.epochs} "
+        f"--port-engine {key.port_engine}"
+    )
+
+
+def rows_ulps(cfg: RunConfig) -> float:
+    """sqrt(batch × steps): the ULPs of a stage's magnitude by which two summation orders of a step's rows differ."""
+    return float(np.sqrt(cfg.batch_size * cfg.num_steps))
+
+
+def final_params_stage(
+    cfg: RunConfig, engine: str, java: dict, python: dict, step1_grads: dict, epochs_run: int, batches: int
+) -> StageResult:
+    """Final parameters after ``epochs_run`` epochs, judged against the envelope (floor: the rows' rounding
+    at every step, from the step-1 gradients' magnitude); not compared where nothing is calibrated."""
+    mode = _mode(engine)
+    envl = env.find(port_config(cfg, engine).as_dict())
+    remedy = calibration_remedy(cfg, engine)
+    if envl is None:
+        r = compare_stage("final.params", java, python, mode, tol=Tolerance())
+        why = "differs, and no envelope is calibrated for this config to judge by how much"
+        return not_compared("final.params", mode, why, remedy) if r.status == FAILED else r
+    e = epochs_run - 1
+    if e >= len(envl.epoch_params_abs):
+        why = f"the envelope covers {len(envl.epoch_params_abs)} epoch(s); this run has {epochs_run}"
+        return not_compared("final.params", mode, why, remedy)
+    steps_run = epochs_run * batches
+    grad_floor = rows_ulps(cfg) * _resolution(step1_grads)
+    bound = max(envl.epoch_params_abs[e], grad_floor * cfg.lr * steps_run)
+    judged = env.judge_arrays(java, python, bound)
+    r = _judged("final.params", java, python, env.FACTOR * bound, mode)
+    r.note = judged.note
+    return r
+
+
+def judged_points(
+    cfg: RunConfig, engine: str, epochs: list[int], java: np.ndarray, python: np.ndarray, remedy: str
+) -> StageResult:
+    """Perplexity at some epochs (a notebook animator's points) against the envelope at those epochs."""
+    mode = _mode(engine)
+    envl = env.find(port_config(cfg, engine).as_dict())
+    if envl is None:
+        r = compare_stage("epochs.perplexity", java, python, mode, "point", Tolerance())
+        why = "differs, and no envelope is calibrated for this config to judge by how much"
+        return not_compared(r.stage, mode, why, remedy) if r.status == FAILED else r
+    floors = [float(x) * rows_ulps(cfg) * float(np.spacing(np.float32(np.log(x)))) for x in java]
+    covered = [e for e in epochs if e <= len(envl.epoch_ppl_abs)]
+    bounds = [envl.epoch_ppl_abs[e - 1] for e in covered]
+    r = _series("epochs.perplexity", list(java), list(python), bounds, floors, mode, "point", [], remedy)
+    r.note = (r.note + "; " if r.note else "") + f"the animator's points at epochs {', '.join(map(str, epochs))}"
+    return r
+
+
 def engine_stages(
     cfg: RunConfig, java: Trace, python: Trace, engine: str, bands: dict[str, list[float]] | None = None
 ) -> list[StageResult]:
@@ -133,11 +191,7 @@ def engine_stages(
         ("step1.clipped_grads", j.clipped_grads, p.clipped_grads),
         ("step1.params_after", j.params_after, p.params_after),
     ]
-    key = port_config(cfg, engine)
-    remedy = (
-        f"python scripts/calibrate_envelope.py --model {key.model} --hidden {key.hidden} --layers "
-        f"{key.layers} --max-tokens {key.max_tokens} --epochs {cfg.epochs} --port-engine {key.port_engine}"
-    )
+    remedy = calibration_remedy(cfg, engine)
     if envl is None:  # without a measured envelope only bit-identity is judged; the rest is not compared
         why = "differs, and no envelope is calibrated for this config to judge by how much"
         out = [compare_stage(stage, a, b, mode, tol=Tolerance()) for stage, a, b in stage_pairs] + [
@@ -156,20 +210,20 @@ def engine_stages(
     # Floors: one engine's reductions sum a step's rows in another order; the float32 error of a
     # sum of n terms grows like sqrt(n) ULP of its magnitude. Forward stages (no long sums over
     # rows) get one ULP; the loss and everything downstream of its gradient sqrt(rows) ULP per step.
-    rows_ulps = float(np.sqrt(cfg.batch_size * cfg.num_steps))
-    grad_floor = rows_ulps * _resolution(j.grads)
+    rows = rows_ulps(cfg)
+    grad_floor = rows * _resolution(j.grads)
     floors = {
         "step1.logits": _resolution(j.logits),
         "step1.state": _resolution(j.state),
-        "step1.loss": rows_ulps * _resolution(j.loss),
+        "step1.loss": rows * _resolution(j.loss),
         "step1.grads": grad_floor,
-        "step1.grad_norm": rows_ulps * _resolution(j.grad_norm),
+        "step1.grad_norm": rows * _resolution(j.grad_norm),
         "step1.clipped_grads": grad_floor,
         "step1.params_after": grad_floor * cfg.lr,
     }
     for stage, a, b in stage_pairs:
         out.append(_judged(stage, a, b, env.FACTOR * max(envl.step1_abs[stage], floors[stage]), mode))
-    loss_floors = [rows_ulps * float(np.spacing(np.float32(abs(x)))) for x in java.step_losses]
+    loss_floors = [rows * float(np.spacing(np.float32(abs(x)))) for x in java.step_losses]
     out.append(
         _series(
             "steps.loss",
@@ -183,7 +237,7 @@ def engine_stages(
             remedy,
         )
     )
-    ppl_floors = [x * rows_ulps * float(np.spacing(np.float32(np.log(x)))) for x in java.perplexities]
+    ppl_floors = [x * rows * float(np.spacing(np.float32(np.log(x)))) for x in java.perplexities]
     out.append(
         _series(
             "epochs.perplexity",
@@ -197,21 +251,11 @@ def engine_stages(
             remedy,
         )
     )
-    e = len(java.perplexities) - 1
-    if e < len(envl.epoch_params_abs):
-        steps_run = (e + 1) * len(java.batches_x)
-        bound = max(envl.epoch_params_abs[e], grad_floor * cfg.lr * steps_run)
-        judged = env.judge_arrays(java.final_params, python.final_params, bound)
-        r = _judged("final.params", java.final_params, python.final_params, env.FACTOR * bound, mode)
-        r.note = judged.note
-    else:
-        r = not_compared(
-            "final.params",
-            mode,
-            f"the envelope covers {len(envl.epoch_params_abs)} epoch(s); this run has {e + 1}",
-            remedy,
+    out.append(
+        final_params_stage(
+            cfg, engine, java.final_params, python.final_params, j.grads, len(java.perplexities), len(java.batches_x)
         )
-    out.append(r)
+    )
     preds = compare_stage(
         "predictions",
         [java.predictions[k] for k in sorted(java.predictions)],

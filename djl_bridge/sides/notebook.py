@@ -1,9 +1,11 @@
 """A d2l-java notebook executed unchanged in JShell, inside a JVM side of djl-parity.
 
-The shell runs in the JVM that :func:`djl_bridge.jvm.start` gave this process (DJL 0.35.1, PyTorch
-engine on the shared libtorch), with JShell's local execution on the calling thread
-(``org.djlparity.notebook.NotebookShell``), so the notebook's objects are that JVM's objects. This
-module needs no torch: a worker process with another JVM side can run it as well.
+The shell runs in the JVM that :func:`djl_bridge.jvm.start` gave this process, with JShell's local
+execution on the calling thread (``org.djlparity.notebook.NotebookShell``), so the notebook's
+objects are that JVM's objects. This module needs no torch: the parent process runs it on DJL
+0.35.1's PyTorch engine (the shared libtorch), an MXNet worker (``sides/worker_main.py``, op
+``notebook``) on DJL 0.23. What the comparison needs is read from the shell while it is open
+(:func:`observe`), so a worker can send the run back as one message (:func:`to_message`).
 
 Before the first cell: ``MAX_EPOCH`` is set from ``--epochs``, DJL's engine is seeded, the D2L
 data URL is answered from the verified local file inside the JVM, and the kernel's display
@@ -27,6 +29,7 @@ from djl_bridge.jvm import java_call, jclass, to_numpy
 from djl_bridge.notebook.plan import PRELUDE, Plan, Unit, where
 
 SHELL = "org.djlparity.notebook.NotebookShell"
+RECORDING = "org.djlparity.notebook.standins.Recording"
 #: The D2L data file's addresses the notebook's helpers open; served from the local copy.
 DATA_URLS = (DATA_URL, DATA_URL.replace("http://", "https://"))
 _TRAIN_CALL = re.compile(r"\btrainCh8\s*\(")
@@ -77,11 +80,26 @@ class TrainingCall:
     initial_params: Params | None = None  # read just before the call, when the model already has them
     final_params: Params | None = None
     captured: dict = field(default_factory=dict)  # what the before-training hook recorded
+    settings: dict = field(default_factory=dict)  # lr, epochs, random_iter: the call's arguments' values
+    points: list[tuple[str, float, float]] = field(default_factory=list)  # what the animator got during the call
+
+
+@dataclass
+class NotebookData:
+    """The notebook's vocabulary, corpus and batches, read from the dataset its first training call used."""
+
+    vocab: list[str]
+    corpus: list[int]
+    batches_x: np.ndarray
+    batches_y: np.ndarray
+    max_tokens: int
+    offset: int | None
 
 
 @dataclass
 class NotebookRun:
-    """What the notebook did: its shell (still open), its failure if any, its training calls, its plots."""
+    """What the notebook did: its shell (open until closed; None once sent from a worker), its failure
+    if any, its training calls, its plots, its data."""
 
     shell: Any
     plan: Plan
@@ -89,6 +107,7 @@ class NotebookRun:
     training: list[TrainingCall] = field(default_factory=list)
     points: list[tuple[str, float, float]] = field(default_factory=list)  # animator: metric, epoch, value
     displays: list[str] = field(default_factory=list)
+    data: NotebookData | None = None
 
     def value(self, expression: str) -> Any:
         """A notebook name (or side-effect-free expression over its names), read from the shell."""
@@ -96,11 +115,18 @@ class NotebookRun:
             return self.shell.evaluate(expression)
 
     def close(self) -> None:
-        with java_call():
-            self.shell.close()
+        if self.shell is not None:
+            with java_call():
+                self.shell.close()
+            self.shell = None
+
+    def compared_calls(self) -> list[TrainingCall]:
+        """The training calls with the book's 8 arguments (net, dataset, vocab, lr, epochs, device, random, manager)."""
+        return [c for c in self.training if len(c.args) >= 8]
 
 
 BeforeTraining = Callable[[TrainingCall, "NotebookRun"], None]
+Output = Callable[[str], None]
 
 
 def call_args(text: str) -> list[str]:
@@ -149,9 +175,17 @@ def model_params(obj: Any) -> Params | None:
 
 
 def execute(
-    plan: Plan, data: Path, epochs: int | None, seed: int | None, before_training: BeforeTraining | None = None
+    plan: Plan,
+    data: Path,
+    epochs: int | None,
+    seed: int | None,
+    before_training: BeforeTraining | None = None,
+    on_output: Output | None = None,
 ) -> NotebookRun:
-    """Run the plan's units in order in one shell; stop at the first failing snippet."""
+    """Run the plan's units in order in one shell; stop at the first failing snippet.
+
+    ``on_output`` hears what each snippet printed once it ends (the shell also prints it as it goes).
+    """
     with java_call():
         System = jclass("java.lang.System")
         if epochs is not None:
@@ -162,7 +196,7 @@ def execute(
             jclass("ai.djl.engine.Engine").getInstance().setRandomSeed(seed)
         for url in DATA_URLS:
             jclass("org.djlparity.notebook.OfflineUrls").serve(url, jclass("java.nio.file.Paths").get(str(data)))
-        jclass("org.djlparity.notebook.standins.Recording").clear()
+        jclass(RECORDING).clear()
         shell = jclass(SHELL)()
         prelude = shell.eval(0, "prelude", 1, PRELUDE)
         if not prelude.ok:
@@ -170,17 +204,16 @@ def execute(
     run = NotebookRun(shell, plan)
     try:
         for unit in plan.units:
-            if not _run_unit(run, unit, before_training):
+            if not _run_unit(run, unit, before_training, on_output):
                 break
     finally:
         with java_call():
-            rec = jclass("org.djlparity.notebook.standins.Recording")
-            run.points = [(str(p.metric), float(p.epoch), float(p.value)) for p in rec.points()]
-            run.displays = [str(d) for d in rec.displays()]
+            run.points = _points(jclass(RECORDING).points())
+            run.displays = [str(d) for d in jclass(RECORDING).displays()]
     return run
 
 
-def _run_unit(run: NotebookRun, unit: Unit, before_training: BeforeTraining | None) -> bool:
+def _run_unit(run: NotebookRun, unit: Unit, before_training: BeforeTraining | None, on_output: Output | None) -> bool:
     with java_call():
         pieces = list(run.shell.split(unit.text))
     for piece in pieces:
@@ -201,18 +234,29 @@ def _run_unit(run: NotebookRun, unit: Unit, before_training: BeforeTraining | No
                 call.initial_params = model_params(run.shell.evaluate(call.args[0]))
         if call is not None and before_training is not None:
             before_training(call, run)
+        if call is not None:
+            with java_call():
+                recorded = len(jclass(RECORDING).points())
         sys.stdout.flush()
         with java_call():
             outcome = run.shell.eval(unit.cell, unit.origin, line, text)
+        if on_output is not None and str(outcome.printed):
+            on_output(str(outcome.printed))
         if not outcome.ok:
             run.failure = _failure(unit, outcome)
             return False
         if call is not None:
             call.printed = str(outcome.printed)
             with java_call():
+                call.points = _points(list(jclass(RECORDING).points())[recorded:])
+            with java_call():
                 call.final_params = model_params(run.shell.evaluate(call.args[0])) if call.args else None
             run.training.append(call)
     return True
+
+
+def _points(points: Any) -> list[tuple[str, float, float]]:
+    return [(str(p.metric), float(p.epoch), float(p.value)) for p in points]
 
 
 def _failure(unit: Unit, outcome: Any) -> Failure:
@@ -232,3 +276,118 @@ def _failure(unit: Unit, outcome: Any) -> Failure:
         [str(c) for c in outcome.causes],
         str(outcome.stackTrace),
     )
+
+
+def _field(obj: Any, name: str) -> Any:
+    return jclass(SHELL).field(obj, name)
+
+
+def notebook_data(run: NotebookRun, call: TrainingCall) -> NotebookData:
+    """Vocabulary, corpus and batches of the dataset the training call used, read from the notebook."""
+    dataset, vocab = run.value(call.args[1]), run.value(call.args[2])
+    with java_call():
+        tokens = _field(vocab, "idxToToken")
+        max_tokens = int(_field(dataset, "maxTokens"))
+        corpus = _field(dataset, "corpus")
+        if corpus is None:  # the book's dataset keeps no corpus: ask its own helper for it
+            corpus = run.shell.evaluate(f"TimeMachine.loadCorpusTimeMachine({max_tokens}).getKey()")
+        manager = jclass("ai.djl.ndarray.NDManager").newBaseManager()
+        xs, ys = [], []
+        try:
+            for batch in dataset.getData(manager):
+                xs.append(to_numpy(batch.getData().head()))
+                ys.append(to_numpy(batch.getLabels().head()))
+                batch.close()
+        finally:
+            manager.close()
+        data = NotebookData(
+            [str(t) for t in tokens], [int(i) for i in corpus], np.stack(xs), np.stack(ys), max_tokens, None
+        )
+    steps = data.batches_x.shape[2]
+    first = data.batches_x[0, 0].tolist()
+    data.offset = next((o for o in range(steps) if data.corpus[o : o + steps] == first), None)
+    return data
+
+
+def observe(run: NotebookRun) -> None:
+    """Read what the comparison needs while the shell is open: each call's settings, the first call's data."""
+    if run.failure is not None:
+        return
+    calls = run.compared_calls()
+    for call in calls:
+        lr, epochs, random_iter = (run.value(a) for a in (call.args[3], call.args[4], call.args[6]))
+        call.settings = {"lr": int(lr), "epochs": int(epochs), "random_iter": bool(random_iter)}
+    if calls:
+        run.data = notebook_data(run, calls[0])
+
+
+def to_message(run: NotebookRun) -> dict:
+    """The observed run as a worker message body (``sides/wire.py``); the shell stays behind."""
+    return {
+        "failure": run.failure,
+        "training": run.training,
+        "points": run.points,
+        "displays": run.displays,
+        "data": run.data,
+    }
+
+
+def _params(value: Any) -> Params | None:
+    return None if value is None else [(str(n), a) for n, a in value]
+
+
+def from_message(body: dict, plan: Plan) -> NotebookRun:
+    """A run sent by a worker (:func:`to_message`), for the plan the parent built."""
+    from djl_bridge.sides.wire import rebuild
+
+    training = []
+    for c in body["training"]:
+        call = rebuild(TrainingCall, c)
+        call.initial_params, call.final_params = _params(call.initial_params), _params(call.final_params)
+        call.points = [(str(m), float(e), float(v)) for m, e, v in call.points]
+        training.append(call)
+    return NotebookRun(
+        None,
+        plan,
+        rebuild(Failure, body["failure"]) if body["failure"] else None,
+        training,
+        [(str(m), float(e), float(v)) for m, e, v in body["points"]],
+        list(body["displays"]),
+        rebuild(NotebookData, body["data"]) if body["data"] else None,
+    )
+
+
+def _seed_engine(seed: int) -> None:
+    with java_call():
+        jclass("ai.djl.engine.Engine").getInstance().setRandomSeed(seed)
+
+
+def reseed(seed: int) -> BeforeTraining:
+    """Before-training hook where the engine's generator state cannot be read (MXNet): seed it again
+    just before a call whose model has no weights yet, so :func:`replay` can draw them again."""
+
+    def hook(call: TrainingCall, run: NotebookRun) -> None:
+        if call.initial_params is None:
+            _seed_engine(seed)
+            call.captured["reseeded"] = seed
+
+    return hook
+
+
+def replay(cfg: Any, data: Path, seed: int) -> Any:
+    """Our Java helpers on this process's engine, from the weights a reseeded call drew (a Trace).
+
+    Seeded as :func:`reseed` seeded the call, the model is initialised as ``trainCh8``'s first
+    forward initialises it (the same initialisers, in DJL's parameter order), then trained with the
+    call's settings in the published loop (its ``stopGradient()`` results dropped). Its final
+    parameters identical to the notebook's prove that its initial ones are the notebook's.
+    """
+    from djl_bridge.jvm.djl_side import java_data, java_run
+
+    setup, trace = java_data(cfg, data)
+    try:
+        _seed_engine(seed)
+        java_run(setup, trace, cfg, None, 0, discard_stop_gradient=True)
+    finally:
+        setup.manager.close()
+    return trace

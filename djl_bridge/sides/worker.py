@@ -307,7 +307,21 @@ def trace(
             epochs(event)
 
     body, stats = run_worker(engine, request, heard, timeout)
-    t = body["trace"]
+    return WorkerTrace(_trace(body["trace"]), body["as_published"], bool(body["torch_imported"]), stats)
+
+
+def _trace(t: dict) -> Trace:
     t["batches_x"], t["batches_y"] = np.asarray(t["batches_x"]), np.asarray(t["batches_y"])
-    tr = wire.rebuild(Trace, t, {"step1": StepTrace})
-    return WorkerTrace(tr, body["as_published"], bool(body["torch_imported"]), stats)
+    return wire.rebuild(Trace, t, {"step1": StepTrace})
+
+
+def notebook(
+    engine: str, request: dict, on_event: Callable[[dict], None] | None = None, timeout: float | None = None
+) -> tuple[dict, dict[int, Trace], WorkerStats]:
+    """A d2l-java notebook executed in a worker on ``engine`` (op ``notebook``, see ``worker_main``).
+
+    Returns the response body (``run``: ``sides.notebook.to_message``; ``torch_imported``), our
+    helpers' replays by compared-call index, and the run's costs.
+    """
+    body, stats = run_worker(engine, {"op": "notebook", **request}, on_event, timeout)
+    return body, {int(i): _trace(t) for i, t in body["replays"].items()}, stats

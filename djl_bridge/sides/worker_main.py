@@ -7,32 +7,49 @@ message there and reports on the event pipe EVENT_FD, one JSON object per line:
 
 - ``{"event": "started", "pid", "engine", "djl", "engine_version", "native", "jvm_s", "request_s", "request_bytes"}``
 - ``{"event": "epoch", "epoch", "perplexity", "speed"}`` after each epoch
+- op ``notebook`` only: ``{"event": "output", "text"}`` (what a snippet printed),
+  ``{"event": "running", "elapsed", "points": [[metric, epoch, value], ...]}`` every
+  :data:`HEARTBEAT_S` seconds while the cells run (the animator's new points), and
+  ``{"event": "replay", "cell"}`` before each replay
 - ``{"event": "done", "response_s", "response_bytes"}``, or
 - ``{"event": "error", "kind": "setup"|"input"|"java"|"internal", "message", "java_class", "stack"}``
 
 Request body: ``{"op": "engine"}`` (start the engine, answer ``{}``) or
 ``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
 "steps": int, "init_params": {name: array} or null, "probe": bool, "discard_stop_gradient": bool}``.
+``{"op": "notebook", "engine", "notebook": path, "utils": path or null, "patches": [name, ...],
+"data": path, "epochs": int or null, "seed": int, "compare": bool}``: the notebook's cells run in
+JShell in this JVM (``sides/notebook.py``); with ``compare``, each training call whose model has no
+weights yet is preceded by a reseed and followed by our helpers' replay from the same seed.
 Response body: for ``train`` the RunResult's fields; for ``trace`` ``{"trace": {Trace fields},
-"as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``.
+"as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``; for
+``notebook`` ``{"run": sides.notebook.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``.
 Java's own prints go to the worker's stdout, never to the event pipe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+#: Seconds between the notebook op's "running" events (the parent's silence limit counts from each).
+HEARTBEAT_S = 10.0
+_EMIT_LOCK = threading.Lock()
+
 
 def _emit(pipe: TextIO, event: str, **fields: Any) -> None:
-    pipe.write(json.dumps({"event": event, **fields}) + "\n")
-    pipe.flush()
+    with _EMIT_LOCK:
+        pipe.write(json.dumps({"event": event, **fields}) + "\n")
+        pipe.flush()
 
 
 def _serve(folder: Path, pipe: TextIO) -> None:
@@ -46,7 +63,7 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     request_s = time.perf_counter() - t0
     request_bytes = (folder / "request.bin").stat().st_size
     try:
-        cfg = RunConfig(**request["config"]).resolved() if request["op"] != "engine" else None
+        cfg = RunConfig(**request["config"]).resolved() if request["op"] in ("train", "trace") else None
     except (ConfigError, TypeError) as exc:
         _emit(pipe, "error", kind="input", message=str(exc))
         return
@@ -71,7 +88,7 @@ def _serve(folder: Path, pipe: TextIO) -> None:
         request_bytes=request_bytes,
     )
 
-    if cfg is None:  # op "engine": the engine started; nothing to run
+    if request["op"] == "engine":  # the engine started; nothing to run
         _emit(pipe, "done", response_s=0.0, response_bytes=wire.write(folder, "response", {}))
         return
 
@@ -79,7 +96,10 @@ def _serve(folder: Path, pipe: TextIO) -> None:
         _emit(pipe, "epoch", epoch=epoch, perplexity=ppl, speed=speed)
 
     try:
-        body = _run(request, cfg, Path(request["data"]), on_epoch)
+        if request["op"] == "notebook":
+            body = _notebook(request, lambda event, **f: _emit(pipe, event, **f))
+        else:
+            body = _run(request, cfg, Path(request["data"]), on_epoch)
     except JavaError as exc:
         _emit(pipe, "error", kind="java", message=exc.message, java_class=exc.java_class, stack=exc.stack_trace)
         return
@@ -121,6 +141,62 @@ def _run(request: dict, cfg, data: Path, on_epoch) -> Any:
     finally:
         setup.manager.close()
     return {"trace": trace, "as_published": as_published, "torch_imported": "torch" in sys.modules}
+
+
+@contextlib.contextmanager
+def _heartbeat(emit: Callable[..., None]) -> Iterator[None]:
+    """A "running" event every HEARTBEAT_S seconds, with the animator points recorded since the last one."""
+    from djl_bridge.jvm import jclass
+    from djl_bridge.sides.notebook import RECORDING
+
+    stop, t0, sent = threading.Event(), time.perf_counter(), [0]
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_S):
+            points = list(jclass(RECORDING).points())
+            new = [[str(p.metric), float(p.epoch), float(p.value)] for p in points[sent[0] :]]
+            sent[0] = len(points)
+            emit("running", elapsed=time.perf_counter() - t0, points=new)
+
+    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _notebook(request: dict, emit: Callable[..., None]) -> dict:
+    from djl_bridge.notebook.call_config import call_config
+    from djl_bridge.notebook.session import planned
+    from djl_bridge.sides.notebook import execute, observe, replay, reseed, to_message
+
+    data, seed = Path(request["data"]), int(request["seed"])
+    plan, _diffs = planned(
+        Path(request["notebook"]), Path(request["utils"]) if request["utils"] else None, request["patches"]
+    )
+    with _heartbeat(emit):
+        run = execute(
+            plan,
+            data,
+            request["epochs"],
+            seed,
+            reseed(seed) if request["compare"] else None,
+            lambda text: emit("output", text=text),
+        )
+    replays = {}
+    try:
+        observe(run)
+        for i, call in enumerate(run.compared_calls() if request["compare"] and run.failure is None else []):
+            cfg = call_config(call, run.data, seed) if "reseeded" in call.captured else None
+            if cfg is None or isinstance(cfg, tuple) or cfg.random_iter:
+                continue
+            emit("replay", cell=call.cell)
+            replays[str(i)] = replay(cfg, data, seed)
+    finally:
+        run.close()
+    return {"run": to_message(run), "replays": replays, "torch_imported": "torch" in sys.modules}
 
 
 def main(argv: list[str]) -> int:
