@@ -46,6 +46,7 @@ PRESETS = [
     ("lstm-scratch", 32, 1, 2000, 3, "mxnet", 32),
     ("bilstm", 8, 1, 2000, 3, "mxnet", 8),
     ("lstm", 8, 1, 2000, 3, "mxnet", 8),
+    ("rnn", 8, 1, 2000, 3, "mxnet", 8),
 ]
 SEEDS = (0, 1, 2)
 

@@ -209,6 +209,24 @@ def _initial_params(
     return to_djl(net), INIT_GENERATOR
 
 
+def behaviour_stages(run: NotebookRun, call: TrainingCall, engine: str) -> list[StageResult]:
+    """A call whose trained model shows a registered behaviour of its engine that the port does not follow:
+    the behaviour as a stage (its symptom read from the model, its cause line), the training not compared."""
+    from djl_bridge.notebook.failures import locate
+    from djl_bridge.parity.divergences import by_name
+
+    stages = []
+    for name in call.symptoms:
+        found = locate(run.plan, name)
+        note = by_name(name).symptom() + (f"; {found.describe()}" if found else "")
+        stages.append(StageResult("model.behaviour", EXPLAINED, "as the book describes", cause=name, note=note))
+        remedy = f"--patch {found.patch}" if found else ""
+        why = f"the notebook's model computes something else than the book's (and the port's): {name}"
+        trained = ("final.params", "final.perplexity", "predictions")
+        stages += [not_compared(s, f"engine:{engine}", why, remedy, name) for s in trained]
+    return stages
+
+
 def data_stages(nb: NotebookData, data: Path, cfg_like: RunConfig) -> list[StageResult]:
     port = python_data(cfg_like, data, nb.offset)
     return [
@@ -261,7 +279,12 @@ def compare_run(
     inits, predictions = [], {}
     for i, call in enumerate(calls):
         replayed = (replays or {}).get(i)
-        call_stages, cfg, label, preds = compare_call(call, data, nb, seed, engine, replayed, on_epoch)
+        if call.symptoms:
+            found = call_config(call, nb, seed)
+            cfg = found.as_dict() if isinstance(found, RunConfig) else {}
+            call_stages, label, preds = behaviour_stages(run, call, engine), "", {}
+        else:
+            call_stages, cfg, label, preds = compare_call(call, data, nb, seed, engine, replayed, on_epoch)
         if not stages and cfg:
             stages += data_stages(nb, data, RunConfig(**cfg))
         if len(calls) > 1:

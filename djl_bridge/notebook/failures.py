@@ -1,4 +1,4 @@
-"""Known failures of the published code, located in the notebook.
+"""Known failures (and silent behaviours) of the published code, located in the notebook.
 
 Whether a failure is a known one is decided by the registry's signature (exception class,
 message, the stack frame it passes through: ``djl_bridge.parity.divergences``); this module adds
@@ -18,6 +18,7 @@ CAUSE_LINES: dict[str, tuple[str, str]] = {
     "djl-bilstm-parameter-layout": (r"optBidirectional\(true\)", "bilstm-layout"),
     "djl-discarded-stop-gradient": (r"^\s*\w+\.stopGradient\(\);", "keep-stop-gradient"),
     "djl-rnn-activation-unset": (r"\bRNN\.builder\(\)", "rnn-activation"),
+    "mxnet-rnn-activation-relu": (r"\bRNN\.builder\(\)", "rnn-activation"),
 }
 
 
@@ -41,11 +42,16 @@ def diagnose(plan: Plan, exception: str, message: str, stack_trace: str) -> Diag
     from djl_bridge.parity.divergences import failure_cause
 
     known = failure_cause(exception or "", message or "", stack_trace or "")
-    if known is None or known.name not in CAUSE_LINES:
+    return locate(plan, known.name) if known is not None else None
+
+
+def locate(plan: Plan, name: str) -> Diagnosis | None:
+    """Where the notebook's code causes the registered divergence ``name`` (its cause line), if it does."""
+    if name not in CAUSE_LINES:
         return None
-    pattern, patch = CAUSE_LINES[known.name]
+    pattern, patch = CAUSE_LINES[name]
     for unit in plan.units:
         for i, line in enumerate(unit.text.splitlines()):
             if re.search(pattern, line):
-                return Diagnosis(known.name, patch, unit, unit.first_line + i, line)
+                return Diagnosis(name, patch, unit, unit.first_line + i, line)
     return None

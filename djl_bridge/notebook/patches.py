@@ -67,8 +67,8 @@ PATCHES: dict[str, Patch] = {
         Patch(
             "rnn-activation",
             "djl-rnn-activation-unset",
-            "give the RNN layer the book's tanh activation: RNN.builder() has no default activation on "
-            "DJL's PyTorch engine",
+            "give the RNN layer the book's tanh activation: RNN.builder() has no default activation "
+            "(DJL's PyTorch engine fails on it, MXNet trains a ReLU RNN: mxnet-rnn-activation-relu)",
             _rnn_activation,
         ),
     )

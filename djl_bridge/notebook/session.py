@@ -12,8 +12,6 @@ from djl_bridge.notebook.patches import PATCHES, apply_patches
 from djl_bridge.notebook.plan import Plan, build_plan
 from djl_bridge.sides.notebook import NotebookRun
 
-Say = Callable[[str], None]
-
 
 @dataclass
 class Prepared:

@@ -39,6 +39,18 @@ class FailureSignature:
 
 
 @dataclass(frozen=True)
+class StateSignature:
+    """What a known behaviour looks like in the run's own objects: a block of this class whose field holds a value."""
+
+    block: str  #: fully qualified Java class of a block inside the trained model
+    field: str  #: the field read (by reflection)
+    value: str  #: its value as ``String.valueOf`` prints it
+
+    def describe(self) -> str:
+        return f"a {self.block.rsplit('.', 1)[-1]} block of the trained model whose {self.field} is {self.value}"
+
+
+@dataclass(frozen=True)
 class Bound:
     """The largest difference a numeric divergence accounts for at one stage: ULPs and/or ``atol + rtol·|ref|``."""
 
@@ -62,6 +74,8 @@ class Divergence:
     shown_by: str
     modes: tuple[str, ...] = ("parity", "fast")
     failure: FailureSignature | None = None
+    #: a behaviour that is read from the trained model itself (it changes what is computed, raises nothing)
+    state: StateSignature | None = None
     #: stage -> the largest difference this cause accounts for there
     bounds: Mapping[str, Bound] = field(default_factory=dict)
     #: where the bounds come from (the run that measured them)
@@ -73,6 +87,8 @@ class Divergence:
     def symptom(self) -> str:
         if self.failure is not None:
             return self.failure.describe()
+        if self.state is not None:
+            return self.state.describe()
         return "; ".join(f"{s}: {b.describe()}" for s, b in self.bounds.items())
 
 
@@ -192,7 +208,21 @@ REGISTRY: tuple[Divergence, ...] = (
             "java.lang.NullPointerException", r"RNN\$Activation\.ordinal\(\)", "ai.djl.pytorch.jni.JniUtils.rnn"
         ),
     ),
+    Divergence(
+        "mxnet-rnn-activation-relu",
+        "the same RNN.builder() without setActivation on DJL 0.23's MXNet engine raises nothing: "
+        "MxNDArrayEx.rnn passes mode rnn_tanh only when the activation is TANH and rnn_relu otherwise, so "
+        "the published RNN notebook trains a ReLU RNN where the book describes (and the port runs) a tanh one",
+        "parity_tests/test_notebook_mxnet.py::test_an_rnn_without_activation_trains_as_relu_on_mxnet_and_is_named",
+        modes=("engine:mxnet",),
+        state=StateSignature("ai.djl.nn.recurrent.RNN", "activation", "null"),
+    ),
 )
+
+
+def state_causes(mode: str) -> list[Divergence]:
+    """The registered behaviours read from a trained model's blocks on ``mode``'s engine."""
+    return [d for d in REGISTRY if d.applies(mode) and d.state is not None]
 
 
 def by_name(name: str) -> Divergence:

@@ -81,6 +81,7 @@ class TrainingCall:
     final_params: Params | None = None
     captured: dict = field(default_factory=dict)  # what the before-training hook recorded
     settings: dict = field(default_factory=dict)  # lr, epochs, random_iter: the call's arguments' values
+    symptoms: list[str] = field(default_factory=list)  # registered behaviours found in the trained model
     points: list[tuple[str, float, float]] = field(default_factory=list)  # what the animator got during the call
 
 
@@ -309,16 +310,47 @@ def notebook_data(run: NotebookRun, call: TrainingCall) -> NotebookData:
     return data
 
 
-def observe(run: NotebookRun) -> None:
-    """Read what the comparison needs while the shell is open: each call's settings, the first call's data."""
+def observe(run: NotebookRun, mode: str = "parity") -> None:
+    """Read what the comparison needs while the shell is open: each call's settings and the registered
+    behaviours of ``mode``'s engine found in its trained model (``StateSignature``), the first call's data."""
+    from djl_bridge.parity.divergences import state_causes
+
     if run.failure is not None:
         return
     calls = run.compared_calls()
+    causes = state_causes(mode)
     for call in calls:
         lr, epochs, random_iter = (run.value(a) for a in (call.args[3], call.args[4], call.args[6]))
         call.settings = {"lr": int(lr), "epochs": int(epochs), "random_iter": bool(random_iter)}
+        blocks = _blocks(run.value(call.args[0])) if causes else []
+        with java_call():
+            call.symptoms = [
+                d.name
+                for d in causes
+                if d.state is not None
+                and any(
+                    jclass(d.state.block).class_.isInstance(b) and _text(_field(b, d.state.field)) == d.state.value
+                    for b in blocks
+                )
+            ]
     if calls:
         run.data = notebook_data(run, calls[0])
+
+
+def _text(value: Any) -> str:
+    """A Java value as ``String.valueOf`` prints it."""
+    return "null" if value is None else str(value)
+
+
+def _blocks(obj: Any) -> list[Any]:
+    """A block and all its children, depth first (nothing for a scratch model)."""
+    with java_call():
+        if obj is None or not jclass("ai.djl.nn.Block").class_.isInstance(obj):
+            return []
+        out = [obj]
+        for pair in obj.getChildren():
+            out += _blocks(pair.getValue())
+    return out
 
 
 def to_message(run: NotebookRun) -> dict:

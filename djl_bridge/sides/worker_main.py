@@ -187,9 +187,9 @@ def _notebook(request: dict, emit: Callable[..., None]) -> dict:
         )
     replays = {}
     try:
-        observe(run)
+        observe(run, f"engine:{request['engine']}")
         for i, call in enumerate(run.compared_calls() if request["compare"] and run.failure is None else []):
-            cfg = call_config(call, run.data, seed) if "reseeded" in call.captured else None
+            cfg = call_config(call, run.data, seed) if "reseeded" in call.captured and not call.symptoms else None
             if cfg is None or isinstance(cfg, tuple) or cfg.random_iter:
                 continue
             emit("replay", cell=call.cell)
