@@ -95,12 +95,16 @@ def test_an_rnn_without_activation_trains_as_relu_on_mxnet_and_is_named(tmp_path
     cell = nb["cells"][-1]
     text = "".join(cell["source"])
     start, end = text.index("LSTM lstmLayer ="), text.index("RNNModel model")
-    text = text[:start] + (
-        "RNN rnnLayer =\n        RNN.builder()\n                .setNumLayers(1)\n"
-        "                .setStateSize(numHiddens)\n                .optReturnState(true)\n"
-        "                .optBatchFirst(false)\n                .build();\n"
-        "RNNModel model = new RNNModel(rnnLayer, vocab.length());\n"
-    ) + text[text.index("\n", end) + 1 :]
+    text = (
+        text[:start]
+        + (
+            "RNN rnnLayer =\n        RNN.builder()\n                .setNumLayers(1)\n"
+            "                .setStateSize(numHiddens)\n                .optReturnState(true)\n"
+            "                .optBatchFirst(false)\n                .build();\n"
+            "RNNModel model = new RNNModel(rnnLayer, vocab.length());\n"
+        )
+        + text[text.index("\n", end) + 1 :]
+    )
     cell["source"] = text.splitlines(keepends=True)
     (tmp_path / "chapter").mkdir()
     target = tmp_path / "chapter" / "rnn-small.ipynb"
