@@ -13,6 +13,14 @@ def _report(folder) -> dict:
     return json.loads((folder / "report.json").read_text())
 
 
+def _variant(tmp_path, name: str, nb: dict, epochs: str) -> list[str]:
+    """Our notebook, changed, written beside no helpers: the arguments that run it on MXNet with ours."""
+    (tmp_path / "chapter").mkdir()
+    target = tmp_path / "chapter" / name
+    target.write_text(json.dumps(nb))
+    return [str(target), "--engine", "mxnet", "--utils", str(BOOK.parent / "utils"), "--epochs", epochs]
+
+
 def test_the_bilstm_runs_as_published_on_mxnet_and_its_initial_weights_are_proven(tmp_path):
     """On its own engine the notebook's bi-LSTM trains as published (no patch; on PyTorch it fails)."""
     out = cli(str(BOOK / "bilstm-small.ipynb"), "--engine", "mxnet", "--epochs", "2", "--out", str(tmp_path / "o"))
@@ -36,8 +44,7 @@ def test_the_bilstm_runs_as_published_on_mxnet_and_its_initial_weights_are_prove
 
 def test_the_replay_proof_fails_when_the_notebook_draws_before_training(tmp_path):
     """A random draw between the reseed and trainCh8's first forward moves the weights: init.replay says so."""
-    src = (BOOK / "lstm-small.ipynb").read_text()
-    nb = json.loads(src)
+    nb = json.loads((BOOK / "lstm-small.ipynb").read_text())
     cell = nb["cells"][-1]
     cell["source"] = [ln.replace("false, manager);", "false, drawn(manager));") for ln in cell["source"]]
     assert any("drawn(manager)" in ln for ln in cell["source"])
@@ -57,11 +64,7 @@ def test_the_replay_proof_fails_when_the_notebook_draws_before_training(tmp_path
             ],
         },
     )
-    (tmp_path / "chapter").mkdir()
-    target = tmp_path / "chapter" / "drawing.ipynb"
-    target.write_text(json.dumps(nb))
-    utils = BOOK.parent / "utils"
-    out = cli(str(target), "--engine", "mxnet", "--utils", str(utils), "--epochs", "1", "--out", str(tmp_path / "o"))
+    out = cli(*_variant(tmp_path, "drawing.ipynb", nb, "1"), "--out", str(tmp_path / "o"))
     assert out.returncode == 1, out.stderr[-3000:]
     report = _report(tmp_path / "o")
     replay = next(s for s in report["stages"] if s["stage"] == "init.replay")
@@ -106,11 +109,7 @@ def test_an_rnn_without_activation_trains_as_relu_on_mxnet_and_is_named(tmp_path
         + text[text.index("\n", end) + 1 :]
     )
     cell["source"] = text.splitlines(keepends=True)
-    (tmp_path / "chapter").mkdir()
-    target = tmp_path / "chapter" / "rnn-small.ipynb"
-    target.write_text(json.dumps(nb))
-    utils = BOOK.parent / "utils"
-    args = [str(target), "--engine", "mxnet", "--utils", str(utils), "--epochs", "2"]
+    args = _variant(tmp_path, "rnn-small.ipynb", nb, "2")
     out = cli(*args, "--out", str(tmp_path / "a"))
     assert out.returncode == 4, out.stderr[-3000:]
     report = _report(tmp_path / "a")

@@ -135,9 +135,9 @@ def _perplexity_points(call: TrainingCall, cfg: RunConfig, port: Trace, engine: 
     python = np.array([port.perplexities[e - 1] for e, _ in epochs_seen], np.float32)
     if engine == "pytorch":
         return [compare_stage("epochs.perplexity", java, python, "parity", "epoch")]
-    from djl_bridge.parity.cross_engine import calibration_remedy, judged_points
+    from djl_bridge.parity.cross_engine import judged_points
 
-    return [judged_points(cfg, engine, [e for e, _ in epochs_seen], java, python, calibration_remedy(cfg, engine))]
+    return [judged_points(cfg, engine, [e for e, _ in epochs_seen], java, python)]
 
 
 DISTRIBUTION = "distribution check: the notebook's perplexity against the band of port runs from several seeds"

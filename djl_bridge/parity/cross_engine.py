@@ -152,12 +152,11 @@ def final_params_stage(
     return r
 
 
-def judged_points(
-    cfg: RunConfig, engine: str, epochs: list[int], java: np.ndarray, python: np.ndarray, remedy: str
-) -> StageResult:
+def judged_points(cfg: RunConfig, engine: str, epochs: list[int], java: np.ndarray, python: np.ndarray) -> StageResult:
     """Perplexity at some epochs (a notebook animator's points) against the envelope at those epochs."""
     mode = _mode(engine)
     envl = env.find(port_config(cfg, engine).as_dict())
+    remedy = calibration_remedy(cfg, engine)
     if envl is None:
         r = compare_stage("epochs.perplexity", java, python, mode, "point", Tolerance())
         why = "differs, and no envelope is calibrated for this config to judge by how much"
