@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -100,8 +101,12 @@ def doctor(as_json: bool, data: str | None) -> None:
     sys.exit(0 if report["ok"] else 3)
 
 
-def run_options(f):
-    """The options that describe one notebook run (shared by `train` and `compare`)."""
+def run_options(epochs: int):
+    """The options that describe one notebook run (shared by `train` and `compare`), ``epochs`` by default."""
+    return lambda f: _run_options(f, epochs)
+
+
+def _run_options(f, epochs: int):
     from djl_bridge.config import MODELS
 
     opts = [
@@ -112,7 +117,7 @@ def run_options(f):
             show_default=True,
             help="Recurrent model; bilstm is the bi-RNN notebook's, the others its siblings'.",
         ),
-        click.option("--epochs", type=int, default=500, show_default=True, help="Training epochs."),
+        click.option("--epochs", type=int, default=epochs, show_default=True, help="Training epochs."),
         click.option("--lr", type=int, default=None, help="Learning rate, an int as in trainCh8 [model's notebook]."),
         click.option("--hidden", type=int, default=None, help="Hidden units [256; rnn-scratch 512]."),
         click.option("--layers", type=int, default=None, help="Recurrent layers [bilstm, deep-lstm 2; others 1]."),
@@ -227,20 +232,19 @@ class _EpochProgress:
             self.bar = None
 
 
-def engine_option(f):
-    """`--engine`: which DJL engine the Java side runs on (djl_bridge/jvm/engines.py)."""
+def engine_option(default: str):
+    """`--engine`: which DJL engine the Java side runs on (djl_bridge/jvm/engines.py), ``default`` by default."""
     from djl_bridge.jvm.engines import ENGINES
 
     return click.option(
         "--engine",
         type=click.Choice(ENGINES),
-        default="pytorch",
+        default=default,
         show_default=True,
-        help="Java side's DJL engine: pytorch (DJL 0.35.1, sharing this process's libtorch), mxnet "
-        "(DJL 0.23 + MXNet 1.9, the notebook as published, in a worker process) or pytorch-native "
-        "(DJL 0.35.1 on its own libtorch, in a worker). With --impl python, mxnet makes the port "
-        "reproduce MXNet's behaviours.",
-    )(f)
+        help="Java side's DJL engine, in a worker process: mxnet (DJL 0.23 + MXNet 1.9, the notebook as "
+        "published), pytorch (DJL 0.35.1 on this environment's own libtorch 2.7.1, the port's) or pytorch-native "
+        "(DJL 0.35.1 on DJL's libtorch build). With --impl python, mxnet makes the port reproduce MXNet's behaviours.",
+    )
 
 
 @cli.command()
@@ -250,7 +254,7 @@ def engine_option(f):
     required=True,
     help="python: the PyTorch port; djl: the Java helpers on real DJL through JPype.",
 )
-@engine_option
+@engine_option("pytorch")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -258,58 +262,76 @@ def engine_option(f):
     show_default=True,
     help="Folder for metrics.json and perplexity.png.",
 )
-@run_options
+@run_options(epochs=500)
 def train(impl: str, engine: str, out: str, **kwargs) -> None:
     """Train the notebook's model on one side and print the notebook's final lines.
 
-    Writes OUT/metrics.json (config, per-epoch perplexity and tokens/s, vocabulary, offset,
-    predictions) and OUT/perplexity.png (the animator's curve), whole or not at all.
+    Writes OUT/metrics.json (config, per-epoch perplexity and tokens/s, every step's loss,
+    vocabulary, offset, the printed lines) and OUT/perplexity.png (the animator's curve), whole or
+    not at all. The Java side runs in a worker process on the chosen engine.
     """
-    from djl_bridge import runs
+    from djl_bridge.flows.train import train as run_train
+    from djl_bridge.flows.train import write_run
 
     cfg, data = _config(kwargs, sides=1)
     if engine == "mxnet" and cfg.layout_fix:
         raise InputError("--layout-fix is for DJL's PyTorch engines; on MXNet the notebook's bi-LSTM runs as published")
     out_dir = _out_dir(out)
+    if impl == "djl":
+        _preflight(engine)
     progress = _EpochProgress(cfg.epochs, f"{impl} {cfg.model}" + (f" ({engine})" if engine != "pytorch" else ""))
-    try:
-        result = _run_side(impl, cfg, data, progress, engine)
-    finally:
-        progress.close()
-    for line in result.printed_lines():
+    with _side_errors(), _closing(progress):
+        trace = run_train(impl, engine, cfg, data, progress)
+    if trace.failure is not None:
+        raise click.ClickException(f"the Java side failed: {_failure_line(trace.failure, engine)}")
+    for line in trace.printed:
         click.echo(line)
-    for dev in result.deviations:
+    for dev in trace.deviations:
         click.echo(f"deviation: {dev}", err=True)
-    runs.write_run(result, out_dir)
+    write_run(impl, cfg, trace, out_dir)
     click.echo(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'perplexity.png'}", err=True)
 
 
-def _run_side(impl: str, cfg, data, progress, engine: str = "pytorch"):
-    from djl_bridge import runs
-
-    if impl == "python":
-        from djl_bridge.parity.cross_engine import port_config
-
-        return runs.run_python(port_config(cfg, engine), data, progress)
-    from djl_bridge.config import ConfigError
-    from djl_bridge.jvm import BridgeSetupError, JavaError
-    from djl_bridge.jvm.djl_side import run_djl
+def _failure_line(failure, engine: str) -> str:
+    """A Java failure's root cause, with the registered cause it matches."""
     from djl_bridge.parity.divergences import failure_cause
 
-    try:
-        if engine != "pytorch":
-            from djl_bridge.sides import worker
+    known = failure_cause(*failure.root(), failure.stack_trace, "parity" if engine == "pytorch" else f"engine:{engine}")
+    return failure.root_cause() + (f" [known divergence {known.name}: {known.cause}]" if known else "")
 
-            return worker.train(engine, cfg, data, progress)[0]
-        return run_djl(cfg, data, progress)
+
+def _preflight(engine: str) -> None:
+    """The Java side's parts (JDK, the Maven build of ``engine``, its libtorch) checked before any work: exit 3."""
+    from djl_bridge.jvm.runtime import BridgeSetupError, preflight
+
+    try:
+        preflight(engine)
+    except BridgeSetupError as exc:
+        raise SetupFailure(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _side_errors():
+    """A side's errors as exit codes: bad input 2, a missing or broken environment (a worker that cannot
+    start its engine, crashes or hangs) 3."""
+    from djl_bridge.config import ConfigError
+    from djl_bridge.jvm.runtime import BridgeSetupError
+
+    try:
+        yield
     except ConfigError as exc:
         raise InputError(str(exc)) from None
     except BridgeSetupError as exc:
         raise SetupFailure(str(exc)) from None
-    except JavaError as exc:
-        known = failure_cause(*exc.root(), exc.stack_trace)
-        name = f" [known divergence {known.name}: {known.cause}]" if known else ""
-        raise click.ClickException(f"the Java side failed: {exc.root_cause()}{name}") from None
+
+
+@contextlib.contextmanager
+def _closing(*bars):
+    try:
+        yield
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 @cli.command()
@@ -318,9 +340,16 @@ def _run_side(impl: str, cfg, data, progress, engine: str = "pytorch"):
     type=click.Choice(["java", "python"]),
     default="java",
     show_default=True,
-    help="Side whose initial weights are created and moved exactly to the other.",
+    help="Side whose initial weights are drawn and moved exactly to the other.",
 )
-@click.option("--steps", type=int, default=20, show_default=True, help="Training steps whose loss is compared.")
+@click.option(
+    "--full-steps",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Steps recorded in full (logits, state, gradients, parameters); every step's loss and gradient norms are "
+    "always compared.",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -331,21 +360,22 @@ def _run_side(impl: str, cfg, data, progress, engine: str = "pytorch"):
 @click.option(
     "--concurrent",
     is_flag=True,
-    help="Train the two sides at once, each with half the CPU threads (see `bench --sides`).",
+    help="Train the two sides at once (two processes), each with half the CPU threads.",
 )
-@engine_option
-@run_options
-@click.pass_context
-def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: bool, engine: str, **kwargs) -> None:
+@engine_option("mxnet")
+@run_options(epochs=5)
+def compare(init: str, full_steps: int, out: str, concurrent: bool, engine: str, **kwargs) -> None:
     """Run the notebook on DJL and on the PyTorch port from one start; compare every stage.
 
     \b
-    Stages: cleaned lines, tokens, vocabulary, corpus, batches, initial parameters, the first
-    step's logits, state, loss, gradients, gradient norm, clipped gradients and updated
-    parameters, the loss of the first STEPS steps, the perplexity of every epoch, the final
-    parameters and the two predictions. Each is held to the tolerance policy
-    (djl_bridge/parity/tolerances.py: bit-identical in parity mode) and every difference is
-    attributed to a named cause (djl_bridge/parity/divergences.py).
+    By default: the notebook cell as its readers ran it (the bi-LSTM on DJL 0.23 + MXNet 1.9), 5
+    epochs. Stages: cleaned lines, tokens, vocabulary, corpus, batches, initial parameters, the
+    first step in full (logits, state, loss, gradients, gradient norm, clipped gradients, updated
+    parameters), every step's loss, gradient norm and per-parameter squared gradient sums, every
+    epoch's perplexity, the final parameters, the printed perplexity and the two predictions. On
+    one engine every float stage must be identical unless a named cause bounds it
+    (djl_bridge/parity/divergences.py); across engines each is judged against this run's own
+    envelope (the port against itself from last-bit-nudged weights and in fast mode).
 
     \b
     Outcome (the last line, and `outcome` in report.json):
@@ -353,64 +383,43 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: boo
       FAIL        a stage differs beyond its bound or without a named cause (exit 1)
       INCOMPLETE  some stage could not be compared; the line names them, why, and the option
                   that compares them (exit 4)
-    Short by default (--epochs 5); both sides run on the CPU. OUT is replaced whole at the end.
+    Both sides run on the CPU; the Java side in a worker process. OUT is replaced whole at the end.
     """
-    from djl_bridge.config import ConfigError
-    from djl_bridge.jvm import BridgeSetupError, JavaError
-    from djl_bridge.parity.engine import compare as run_compare
-    from djl_bridge.parity.report import stage_rows, write_report
+    from djl_bridge.flows.compare import compare as run_compare
+    from djl_bridge.parity.render import write_report
 
-    if ctx.get_parameter_source("epochs") == click.core.ParameterSource.DEFAULT:
-        kwargs["epochs"] = 5
-    _checked_ints(("--steps", steps, 1))
+    _checked_ints(("--full-steps", full_steps, 0))
     cfg, data = _config(kwargs)
     out_dir = _out_dir(out)
+    _preflight(engine)
     bars: dict[str, _EpochProgress] = {}
 
     def epoch_done(side: str, epoch: int, ppl: float, speed: float) -> None:
-        if concurrent:  # two threads report: one line each, no bars to overwrite each other
+        if concurrent:  # two sides report at once: one line each, no bars to overwrite each other
             click.echo(f"  {side} epoch {epoch}/{cfg.epochs}  ppl {ppl:.2f}  {speed:,.0f} tok/s", err=True)
             return
         bars.setdefault(side, _EpochProgress(cfg.epochs, f"  {side}"))(epoch, ppl, speed)
         if epoch == cfg.epochs:
             bars[side].close()
 
-    try:
-        if engine == "pytorch":
-            report = run_compare(
-                cfg,
-                data,
-                init,
-                steps,
-                progress=lambda m: click.echo(m, err=True),
-                epoch_progress=epoch_done,
-                concurrent=concurrent,
-            )
-        else:
-            if concurrent:
-                raise ConfigError("--concurrent is for --engine pytorch; a worker engine runs one side at a time")
-            from djl_bridge.parity.cross_engine import compare_engine
+    say = lambda m: click.echo(m, err=True)  # noqa: E731
+    with _side_errors(), _closing(*bars.values()):
+        report = run_compare(cfg, data, engine, init, full_steps, concurrent, say, epoch_done)
+    _print_table(report)
+    write_report(report, out_dir)
+    click.echo(f"report: {out_dir / 'report.html'} (also report.md, report.json)")
+    sys.exit(report.exit_code)
 
-            report = compare_engine(
-                cfg, data, engine, init, steps, progress=lambda m: click.echo(m, err=True), epoch_progress=epoch_done
-            )
-    except ConfigError as exc:
-        raise InputError(str(exc)) from None
-    except BridgeSetupError as exc:
-        raise SetupFailure(str(exc)) from None
-    except JavaError as exc:
-        raise click.ClickException(f"the Java side failed: {exc.root_cause()}") from None
-    finally:
-        for bar in bars.values():
-            bar.close()
+
+def _print_table(report) -> None:
+    """The stage table and the verdict line on stdout."""
+    from djl_bridge.parity.render import stage_rows
+
     rows = stage_rows(report)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     click.echo(report.verdict())
-    write_report(report, out_dir)
-    click.echo(f"report: {out_dir / 'report.html'} (also report.md, report.json)")
-    sys.exit(report.exit_code)
 
 
 @cli.command()
@@ -431,11 +440,12 @@ def gradcheck(model: str, side: str, seed: int) -> None:
     All: central finite differences at a few entries of every parameter, on each side.
     Prints the worst relative error per parameter; exit 1 when one exceeds its threshold.
     """
-    from djl_bridge import gradcheck as gc
+    from djl_bridge.gradcheck import problems as gc_problems
+    from djl_bridge.gradcheck import run as gc
     from djl_bridge.jvm import BridgeSetupError
 
     _checked_ints(("--seed", seed, 0))
-    sides = gc.SIDES if side == "both" else (side,)
+    sides = gc_problems.SIDES if side == "both" else (side,)
     try:
         rows = gc.run(model, seed, sides)
     except BridgeSetupError as exc:
@@ -503,11 +513,13 @@ def bench(
     """
     from pathlib import Path
 
-    from djl_bridge import bench as b
+    from djl_bridge.bench import report as b_report
+    from djl_bridge.bench.rows import select_rows
+    from djl_bridge.bench.run import run_bench
 
     _checked_ints(("--epochs", epochs, 1), ("--warmup", warmup, 0))
     try:
-        selected = b.select_rows(rows.split(",") if rows else None, sides)
+        selected = select_rows(rows.split(",") if rows else None, sides)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     cfg, data_file = _config(
@@ -532,7 +544,7 @@ def bench(
     except OutputDirError as exc:
         raise InputError(str(exc)) from None
     try:
-        result = b.run_bench(
+        result = run_bench(
             cfg,
             data_file,
             selected,
@@ -547,10 +559,10 @@ def bench(
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        for line in b.table(result):
+        for line in b_report.table(result):
             click.echo(line)
     if plot is not None:
-        b.plot(result, Path(plot))
+        b_report.plot(result, Path(plot))
         click.echo(f"wrote {plot}", err=True)
 
 

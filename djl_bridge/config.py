@@ -95,6 +95,10 @@ class RunConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def emulating(self, engine: str) -> RunConfig:
+        """The port's config next to a Java side on ``engine``: it reproduces that engine's behaviours."""
+        return replace(self, port_engine="mxnet" if engine == "mxnet" else "pytorch")
+
 
 def text_sizes(data: Path) -> tuple[int, int]:
     """The whole text's corpus length (before ``--max-tokens``) and its vocabulary's size."""

@@ -24,8 +24,8 @@ class Prepared:
 
 
 RESEEDED = (
-    "MXNet's generator state cannot be read: the engine is seeded with --seed again just before each "
-    "trainCh8 whose model has no weights yet, so that the weights it draws can be drawn again"
+    "the engine's generator state cannot be read from outside: the engine is seeded with --seed again just "
+    "before each trainCh8 whose model has no weights yet, so that the weights it draws can be drawn again"
 )
 
 
@@ -42,7 +42,7 @@ def prepare(notebook: Path, engine: str, utils: Path | None, patches: list[str],
     prepared = Prepared(plan, chosen, substitutions(chosen, plan.maven) + plan.standins, diffs, utils, list(patches))
     for name in patches:
         prepared.notes.append(f"--patch {name}: {PATCHES[name].summary}")
-    if compare and chosen == "mxnet":
+    if compare:
         prepared.notes.append(RESEEDED)
     return prepared
 
@@ -59,25 +59,12 @@ class Executed:
 def execute_on_side(
     prepared: Prepared, data: Path, epochs: int | None, seed: int, compare: bool, on_event: Callable[[dict], None]
 ) -> Executed:
-    """Run the notebook on its engine side: in this process (pytorch) or in a worker (mxnet).
+    """Run the notebook on its engine side, in a worker process of its own (any engine).
 
     ``on_event`` hears the worker's events (cell output, animator points, replays).
     """
-    from djl_bridge.sides.notebook import execute, from_message, observe
-
-    if prepared.engine == "pytorch":
-        from djl_bridge.jvm import start
-        from djl_bridge.notebook.compare import capture_generator
-
-        start()
-        run = execute(prepared.plan, data, epochs, seed, capture_generator if compare else None)
-        try:
-            observe(run)
-        except BaseException:
-            run.close()
-            raise
-        return Executed(run, environment() if compare else {})
     from djl_bridge.sides import worker
+    from djl_bridge.sides.notebook import from_message
 
     request = {
         "notebook": str(prepared.plan.notebook.resolve()),  # the worker runs in a folder of its own
@@ -108,22 +95,3 @@ def diagnose_failure(run) -> None:
         found = diagnose(run.plan, f.exception, f.message, f.stack_trace)
         if found is not None:
             f.known, f.patch, f.explanation = found.name, found.patch, found.describe()
-
-
-def environment() -> dict:
-    """This process's side (PyTorch engine on the shared libtorch) for the report."""
-    import platform
-
-    import torch
-
-    from djl_bridge.jvm import start
-
-    info = start()
-    return {
-        "notebook side": f"JShell (local execution) in this process's JVM, Java {info.java_version}",
-        "DJL": info.djl_version,
-        "DJL engine": f"{info.engine} {info.engine_version}",
-        "libtorch": info.libtorch_dir,
-        "torch (port)": torch.__version__,
-        "Python": platform.python_version(),
-    }

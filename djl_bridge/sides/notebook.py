@@ -409,17 +409,14 @@ def reseed(seed: int) -> BeforeTraining:
 def replay(cfg: Any, data: Path, seed: int) -> Any:
     """Our Java helpers on this process's engine, from the weights a reseeded call drew (a Trace).
 
-    Seeded as :func:`reseed` seeded the call, the model is initialised as ``trainCh8``'s first
-    forward initialises it (the same initialisers, in DJL's parameter order), then trained with the
-    call's settings in the published loop (its ``stopGradient()`` results dropped). Its final
-    parameters identical to the notebook's prove that its initial ones are the notebook's.
+    Seeded as :func:`reseed` seeded the call (``cfg.seed``), the model is initialised as ``trainCh8``'s
+    first forward initialises it (the same initialisers, in DJL's parameter order), then trained with the
+    call's settings in the published loop (its ``stopGradient()`` results dropped). Its final parameters
+    identical to the notebook's prove that its initial ones are the notebook's.
     """
-    from djl_bridge.jvm.djl_side import java_data, java_run
+    from dataclasses import replace
 
-    setup, trace = java_data(cfg, data)
-    try:
-        _seed_engine(seed)
-        java_run(setup, trace, cfg, None, 0, discard_stop_gradient=True)
-    finally:
-        setup.manager.close()
-    return trace
+    from djl_bridge.jvm.helpers import run
+    from djl_bridge.trace import Request
+
+    return run(Request(replace(cfg, seed=seed), str(data), full_steps=0, discard_stop_gradient=True))

@@ -1,8 +1,8 @@
 """A worker process: our Java helpers on one DJL engine, in a JVM of its own. Never imports torch.
 
 Started by ``sides/worker.py`` as ``python -m djl_bridge.sides.worker_main FOLDER EVENT_FD``.
-It reads the ``request`` message from FOLDER (format: ``sides/wire.py``), runs the same
-trace-building code as the in-process side (``jvm/djl_side.py``), writes the ``response``
+It reads the ``request`` message from FOLDER (format: ``sides/wire.py``), runs our Java helpers
+(``jvm/helpers.py``) or a notebook (``sides/notebook.py``) on its engine, writes the ``response``
 message there and reports on the event pipe EVENT_FD, one JSON object per line:
 
 - ``{"event": "started", "pid", "engine", "djl", "engine_version", "native", "jvm_s", "request_s", "request_bytes"}``
@@ -14,15 +14,15 @@ message there and reports on the event pipe EVENT_FD, one JSON object per line:
 - ``{"event": "done", "response_s", "response_bytes"}``, or
 - ``{"event": "error", "kind": "setup"|"input"|"java"|"internal", "message", "java_class", "stack"}``
 
-Request body: ``{"op": "engine"}`` (start the engine, answer ``{}``) or
-``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
-"steps": int, "init_params": {name: array} or null, "probe": bool, "discard_stop_gradient": bool}``.
+Request body: ``{"op": "engine", "engine"}`` (start the engine, answer ``{}``) or
+``{"op": "run", "engine", "request": trace.Request}``: our Java helpers (``jvm/helpers.py``) run it;
+``{"op": "gradcheck", "engine", "model", "cases": [{"problem", "weights", "X", "Y", "state", "fd_seed"}]}``:
+the Java side of the gradient checks (``gradcheck/java_side.py``), one answer per case.
 ``{"op": "notebook", "engine", "notebook": path, "utils": path or null, "patches": [name, ...],
 "data": path, "epochs": int or null, "seed": int, "compare": bool}``: the notebook's cells run in
 JShell in this JVM (``sides/notebook.py``); with ``compare``, each training call whose model has no
 weights yet is preceded by a reseed and followed by our helpers' replay from the same seed.
-Response body: for ``train`` the RunResult's fields; for ``trace`` ``{"trace": {Trace fields},
-"as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``; for
+Response body: for ``run`` ``{"trace": trace.Trace, "torch_imported": bool}``; for
 ``notebook`` ``{"run": sides.notebook.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``.
 Java's own prints go to the worker's stdout, never to the event pipe.
 """
@@ -30,7 +30,6 @@ Java's own prints go to the worker's stdout, never to the event pipe.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import sys
@@ -53,7 +52,7 @@ def _emit(pipe: TextIO, event: str, **fields: Any) -> None:
 
 
 def _serve(folder: Path, pipe: TextIO) -> None:
-    from djl_bridge.config import ConfigError, RunConfig
+    from djl_bridge.config import ConfigError
     from djl_bridge.jvm import BridgeSetupError, JavaError
     from djl_bridge.jvm.runtime import start
     from djl_bridge.sides import wire
@@ -62,11 +61,6 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     request = wire.read(folder, "request")
     request_s = time.perf_counter() - t0
     request_bytes = (folder / "request.bin").stat().st_size
-    try:
-        cfg = RunConfig(**request["config"]).resolved() if request["op"] in ("train", "trace") else None
-    except (ConfigError, TypeError) as exc:
-        _emit(pipe, "error", kind="input", message=str(exc))
-        return
     try:
         info = start(request["engine"])
     except BridgeSetupError as exc:
@@ -98,8 +92,12 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     try:
         if request["op"] == "notebook":
             body = _notebook(request, lambda event, **f: _emit(pipe, event, **f))
+        elif request["op"] == "run":
+            body = _run(request, on_epoch)
+        elif request["op"] == "gradcheck":
+            body = _gradcheck(request)
         else:
-            body = _run(request, cfg, Path(request["data"]), on_epoch)
+            raise ValueError(f"unknown worker op {request['op']!r}")
     except JavaError as exc:
         _emit(pipe, "error", kind="java", message=exc.message, java_class=exc.java_class, stack=exc.stack_trace)
         return
@@ -111,36 +109,25 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     _emit(pipe, "done", response_s=time.perf_counter() - t0, response_bytes=size)
 
 
-def _run(request: dict, cfg, data: Path, on_epoch) -> Any:
-    from djl_bridge.jvm.djl_side import java_data, java_run, probe_as_published, run_djl
+def _run(request: dict, on_epoch) -> dict:
+    from djl_bridge.jvm import helpers
+    from djl_bridge.sides import wire
+    from djl_bridge.trace import Request
 
-    if request["op"] == "train":
-        return dataclasses.asdict(run_djl(cfg, data, on_epoch))
-    if request["op"] != "trace":
-        raise ValueError(f"unknown worker op {request['op']!r}")
-    as_published = None
-    if request.get("probe"):
-        failure = probe_as_published(cfg, data)
-        if failure is not None:
-            as_published = {
-                "java_class": failure.java_class,
-                "message": failure.message,
-                "root_cause": failure.root_cause(),
-            }
-    setup, trace = java_data(cfg, data)
-    try:
-        java_run(
-            setup,
-            trace,
-            cfg,
-            request.get("init_params"),
-            int(request["steps"]),
-            on_epoch,
-            discard_stop_gradient=bool(request.get("discard_stop_gradient")),
-        )
-    finally:
-        setup.manager.close()
-    return {"trace": trace, "as_published": as_published, "torch_imported": "torch" in sys.modules}
+    trace = helpers.run(wire.rebuild(Request, request["request"]), on_epoch)
+    return {"trace": trace, "torch_imported": "torch" in sys.modules}
+
+
+def _gradcheck(request: dict) -> dict:
+    from djl_bridge.gradcheck.java_side import check
+    from djl_bridge.gradcheck.problems import Problem
+    from djl_bridge.sides import wire
+
+    out = []
+    for c in request["cases"]:
+        problem = wire.rebuild(Problem, c["problem"])
+        out.append(check(request["model"], problem, c["weights"], c["X"], c["Y"], c["state"], c["fd_seed"]))
+    return out
 
 
 @contextlib.contextmanager

@@ -193,6 +193,12 @@ public final class TimeMachine {
                 listener.onEpoch(epoch + 1, ppl, speed);
             }
         }
+        printResults(ppl, speed, net, vocab, device, manager);
+    }
+
+    /** What trainCh8 prints when training ends: the perplexity line and the two predictions. */
+    public static void printResults(
+            double ppl, double speed, Object net, Vocab vocab, Device device, NDManager manager) {
         System.out.format(
                 "perplexity: %.1f, %.1f tokens/sec on %s%n", ppl, speed, device.toString());
         System.out.println(predictCh8("time traveller", 50, net, vocab, device, manager));
