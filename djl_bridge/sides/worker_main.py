@@ -18,9 +18,10 @@ Request body: ``{"op": "engine"}`` (start the engine, answer ``{}``) or
 ``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
 "steps": int, "init_params": {name: array} or null, "probe": bool, "discard_stop_gradient": bool}``.
 ``{"op": "notebook", "engine", "notebook": path, "utils": path or null, "patches": [name, ...],
-"data": path, "epochs": int or null, "seed": int, "compare": bool}``: the notebook's cells run in
-JShell in this JVM (``sides/notebook.py``); with ``compare``, each training call whose model has no
-weights yet is preceded by a reseed and followed by our helpers' replay from the same seed.
+"data": path, "data_files": {url: path}, "epochs": int or null, "seed": int, "compare": bool}``:
+the notebook's cells run in JShell in this JVM (``sides/notebook.py``); with ``compare``, each
+training call whose model has no weights yet is preceded by a reseed and followed by our
+helpers' replay from the same seed.
 Response body: for ``train`` the RunResult's fields; for ``trace`` ``{"trace": {Trace fields},
 "as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``; for
 ``notebook`` ``{"run": sides.notebook.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``.
@@ -184,6 +185,7 @@ def _notebook(request: dict, emit: Callable[..., None]) -> dict:
             seed,
             reseed(seed) if request["compare"] else None,
             lambda text: emit("output", text=text),
+            {url: Path(p) for url, p in request.get("data_files", {}).items()},
         )
     replays = {}
     try:
