@@ -136,11 +136,12 @@ def _draw(ax: Any, traces: tuple[Trace, ...]) -> None:
 
 
 def caption(figure: Figure, number: int) -> str:
-    """``cell 10, figure 1 (the cell's value): title; 2 traces: data (1000 points), ...``."""
+    """``cell 10, figure 1 (the cell's value): title; 2 traces: data (1000 points), ...`` (x values counted)."""
     how = "the cell's value" if figure.shown == "value" else f"display {figure.display_id}"
     traces = ", ".join(f"{t.name or t.kind} ({len(t.x)} points)" for t in figure.traces)
     title = f": {figure.title}" if figure.title else ""
-    return f"cell {figure.cell}, figure {number} ({how}){title}; {len(figure.traces)} traces: {traces}"
+    count = f"{len(figure.traces)} trace{'' if len(figure.traces) == 1 else 's'}"
+    return f"cell {figure.cell}, figure {number} ({how}){title}; {count}: {traces}"
 
 
 def figures_html(figures: list[Figure]) -> str:
