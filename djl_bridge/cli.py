@@ -635,11 +635,18 @@ def main() -> None:
 @click.option("--no-compare", is_flag=True, help="Only run the notebook.")
 @data_option("The Time Machine text served for the notebook's data URL [$DJL_PARITY_DATA, cache, download].")
 @click.option(
+    "--data-file",
+    "data_files",
+    multiple=True,
+    metavar="URL=PATH",
+    help="Serve PATH for the D2L data URL the notebook opens (checked by SHA-1; e.g. fra-eng.zip); repeatable.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False),
     default="runs/notebook",
     show_default=True,
-    help="Folder for report.json, report.md, report.html, notebook.json and perplexity.png.",
+    help="Folder for report.json, report.md, report.html, notebook.json, perplexity.png and figure-CELL-N.png.",
 )
 def notebook(
     path: str,
@@ -650,43 +657,49 @@ def notebook(
     patches: tuple[str, ...],
     no_compare: bool,
     data: str | None,
+    data_files: tuple[str, ...],
     out: str,
 ) -> None:
     """Run a d2l-java notebook (.ipynb, or a .java/.jsh cell file) unchanged in JShell, then compare it with the port.
 
     \b
-    The cells run in order in the Java side's JVM: %load and %maven lines are resolved, the
-    Tablesaw plotting helpers are replaced by recording stand-ins, the D2L data URL is served
-    from the verified local file, MAX_EPOCH comes from --epochs. A failing cell is reported at
-    its cell and line, with its named cause when it is a known failure of the published code.
+    The cells run in order in the Java side's JVM: %load lines are resolved, %maven and
+    %%loadFromPOM artifacts other than DJL's are resolved by Maven (cached) onto the shell's class
+    path, the kernel's display is stood in for (every figure shown is kept and drawn), the D2L
+    data URLs are served from verified local files, MAX_EPOCH comes from --epochs. A failing cell
+    is reported at its cell and line, with its named cause when it is a known failure.
 
     Exit codes: 0 PASS (or the notebook ran, with --no-compare); 1 FAIL, or the notebook failed
     without a known cause (with --no-compare: failed at all); 2 bad notebook or input; 3 missing
-    environment; 4 INCOMPLETE (the notebook fails by a known cause, whose --patch is named, or a
-    stage could not be compared).
+    environment (an artifact Maven cannot resolve, a data URL not served); 4 INCOMPLETE (the
+    notebook fails by a known cause, whose --patch is named, or a stage could not be compared).
     """
     from pathlib import Path
 
     from djl_bridge.config import JAVA_INT_MIN
-    from djl_bridge.data import DataError, resolve_data_file
+    from djl_bridge.data import DataError, resolve_data_file, supplied_data_file
     from djl_bridge.jvm import BridgeSetupError
     from djl_bridge.notebook.cells import NotebookError
+    from djl_bridge.notebook.resolve import DependencyError
     from djl_bridge.notebook.session import prepare
     from djl_bridge.outputs import OutputDirError, check_out_dir
 
     _checked_ints(("--seed", seed, JAVA_INT_MIN), *([("--epochs", epochs, 1)] if epochs is not None else []))
     try:
+        served = dict(supplied_data_file(option) for option in data_files)
         prepared = prepare(Path(path), engine, Path(utils) if utils else None, list(patches), not no_compare)
         data_file = resolve_data_file(data)
         check_out_dir(Path(out))
     except (NotebookError, DataError, OutputDirError) as exc:
         raise InputError(str(exc)) from None
+    except DependencyError as exc:
+        raise SetupFailure(str(exc)) from None
     for note in prepared.notes:
         click.echo(f"note: {note}", err=True)
     for diff in prepared.diffs:
         click.echo(diff, err=True, nl=False)
     try:
-        result = run_notebook(prepared, data_file, epochs, seed, not no_compare, Path(out))
+        result = run_notebook(prepared, data_file, epochs, seed, not no_compare, Path(out), served)
     except BridgeSetupError as exc:
         raise SetupFailure(str(exc)) from None
     sys.exit(result)
@@ -706,19 +719,24 @@ def _notebook_event(event: dict) -> None:
         click.echo(f"replaying cell {event['cell']}'s trainCh8 with our helpers from the same seed ...", err=True)
 
 
-def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out) -> int:
+def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out, served=None) -> int:
     """Execute on the notebook's engine side, report the failure or compare, write the outputs; the exit code."""
+    from djl_bridge.data import unserved
     from djl_bridge.notebook.compare import compare_run
     from djl_bridge.notebook.outputs import write_notebook_outputs
+    from djl_bridge.notebook.plan import where
     from djl_bridge.notebook.session import diagnose_failure, execute_on_side
     from djl_bridge.parity.report import stage_rows
 
-    done = execute_on_side(prepared, data_file, epochs, seed, compare_it, _notebook_event)
+    done = execute_on_side(prepared, data_file, epochs, seed, compare_it, _notebook_event, served)
     run = done.run
     diagnose_failure(run)
     try:
         if run.failure is not None and run.failure.kind in ("compile", "incomplete", "unresolved"):
             raise InputError(run.failure.one_line())  # the notebook's code is not valid Java: bad input
+        if run.failure is not None and run.refused:  # a data file the run does not have: the environment
+            f = run.failure
+            raise SetupFailure(f"{where(f.cell, f.origin, f.line)}: {unserved(run.refused[0])}")
         if run.failure is not None:
             click.echo(f"error: {run.failure.one_line()}", err=True)
         if not compare_it:

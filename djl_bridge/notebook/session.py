@@ -10,6 +10,7 @@ from pathlib import Path
 from djl_bridge.notebook.maven import choose_engine, substitutions
 from djl_bridge.notebook.patches import PATCHES, apply_patches
 from djl_bridge.notebook.plan import Plan, build_plan
+from djl_bridge.notebook.resolve import classpath_notes
 from djl_bridge.sides.notebook import NotebookRun
 
 
@@ -17,7 +18,7 @@ from djl_bridge.sides.notebook import NotebookRun
 class Prepared:
     plan: Plan
     engine: str
-    notes: list[str] = field(default_factory=list)  # substitutions and stand-ins, stated
+    notes: list[str] = field(default_factory=list)  # substitutions and resolved artifacts, stated
     diffs: list[str] = field(default_factory=list)  # one unified diff per patched unit
     utils: Path | None = None
     patches: list[str] = field(default_factory=list)
@@ -39,7 +40,14 @@ def prepare(notebook: Path, engine: str, utils: Path | None, patches: list[str],
     """Everything decided before the JVM runs: the plan, the engine side, what is substituted and patched."""
     plan, diffs = planned(notebook, utils, patches)
     chosen = choose_engine(engine, plan.maven)
-    prepared = Prepared(plan, chosen, substitutions(chosen, plan.maven) + plan.standins, diffs, utils, list(patches))
+    prepared = Prepared(
+        plan,
+        chosen,
+        substitutions(chosen, plan.maven) + classpath_notes(plan.classpath, chosen),
+        diffs,
+        utils,
+        list(patches),
+    )
     for name in patches:
         prepared.notes.append(f"--patch {name}: {PATCHES[name].summary}")
     if compare:
@@ -57,11 +65,18 @@ class Executed:
 
 
 def execute_on_side(
-    prepared: Prepared, data: Path, epochs: int | None, seed: int, compare: bool, on_event: Callable[[dict], None]
+    prepared: Prepared,
+    data: Path,
+    epochs: int | None,
+    seed: int,
+    compare: bool,
+    on_event: Callable[[dict], None],
+    served: dict[str, Path] | None = None,
 ) -> Executed:
     """Run the notebook on its engine side, in a worker process of its own (any engine).
 
-    ``on_event`` hears the worker's events (cell output, animator points, replays).
+    ``on_event`` hears the worker's events (cell output, animator points, replays); ``served`` maps
+    more data URLs to checked local files (``--data-file``).
     """
     from djl_bridge.sides import worker
     from djl_bridge.sides.notebook import from_message
@@ -71,6 +86,7 @@ def execute_on_side(
         "utils": str(prepared.utils.resolve()) if prepared.utils else None,
         "patches": prepared.patches,
         "data": str(data.resolve()),
+        "data_files": {url: str(p.resolve()) for url, p in (served or {}).items()},
         "epochs": epochs,
         "seed": seed,
         "compare": compare,

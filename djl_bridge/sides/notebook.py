@@ -8,9 +8,12 @@ objects are that JVM's objects. This module needs no torch: the parent process r
 (:func:`observe`), so a worker can send the run back as one message (:func:`to_message`).
 
 Before the first cell: ``MAX_EPOCH`` is set from ``--epochs``, DJL's engine is seeded, the D2L
-data URL is answered from the verified local file inside the JVM, and the kernel's display
-functions are imported from the recording stand-ins. Each training call (``trainCh8(...)``) is
-seen on its way in (its arguments, a hook) and out (what it printed, the model's parameters).
+data URLs are answered from verified local files inside the JVM (the text, and what ``--data-file``
+supplies), the jars the notebook loads from Maven go on the shell's class path, and the kernel's
+display functions are imported from our stand-ins. Each training call (``trainCh8(...)``) is seen
+on its way in (its arguments, a hook) and out (what it printed, the model's parameters). The
+figures the notebook shows are read back at the end (:mod:`djl_bridge.notebook.figures`), and so
+are the URLs it was refused (``OfflineUrls``).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ import numpy as np
 
 from djl_bridge.data import DATA_URL
 from djl_bridge.jvm import java_call, jclass, to_numpy
+from djl_bridge.notebook.figures import Figure, read_figures
 from djl_bridge.notebook.plan import PRELUDE, Plan, Unit, where
 
 SHELL = "org.djlparity.notebook.NotebookShell"
 RECORDING = "org.djlparity.notebook.standins.Recording"
+OFFLINE_URLS = "org.djlparity.notebook.OfflineUrls"
 #: The D2L data file's addresses the notebook's helpers open; served from the local copy.
 DATA_URLS = (DATA_URL, DATA_URL.replace("http://", "https://"))
 _TRAIN_CALL = re.compile(r"\btrainCh8\s*\(")
@@ -109,6 +114,8 @@ class NotebookRun:
     points: list[tuple[str, float, float]] = field(default_factory=list)  # animator: metric, epoch, value
     displays: list[str] = field(default_factory=list)
     data: NotebookData | None = None
+    figures: list[Figure] = field(default_factory=list)  # every figure shown, as last shown
+    refused: list[str] = field(default_factory=list)  # URLs the notebook opened that are not served
 
     def value(self, expression: str) -> Any:
         """A notebook name (or side-effect-free expression over its names), read from the shell."""
@@ -182,10 +189,12 @@ def execute(
     seed: int | None,
     before_training: BeforeTraining | None = None,
     on_output: Output | None = None,
+    served: dict[str, Path] | None = None,
 ) -> NotebookRun:
     """Run the plan's units in order in one shell; stop at the first failing snippet.
 
-    ``on_output`` hears what each snippet printed once it ends (the shell also prints it as it goes).
+    ``on_output`` hears what each snippet printed once it ends (the shell also prints it as it goes);
+    ``served`` maps more data URLs to checked local files (``--data-file``).
     """
     with java_call():
         System = jclass("java.lang.System")
@@ -195,22 +204,30 @@ def execute(
             System.clearProperty("MAX_EPOCH")
         if seed is not None:
             jclass("ai.djl.engine.Engine").getInstance().setRandomSeed(seed)
-        for url in DATA_URLS:
-            jclass("org.djlparity.notebook.OfflineUrls").serve(url, jclass("java.nio.file.Paths").get(str(data)))
+        jclass(OFFLINE_URLS).forget()
+        for url, path in [*((u, data) for u in DATA_URLS), *(served or {}).items()]:
+            jclass(OFFLINE_URLS).serve(url, jclass("java.nio.file.Paths").get(str(path)))
         jclass(RECORDING).clear()
         shell = jclass(SHELL)()
+        for jar in plan.classpath.jars:
+            shell.addToClasspath(jar)
         prelude = shell.eval(0, "prelude", 1, PRELUDE)
         if not prelude.ok:
             raise RuntimeError(f"the shell's prelude failed: {prelude.message}")
     run = NotebookRun(shell, plan)
     try:
-        for unit in plan.units:
+        for i, unit in enumerate(plan.units):
             if not _run_unit(run, unit, before_training, on_output):
                 break
+            if i + 1 == len(plan.units) or plan.units[i + 1].cell != unit.cell:
+                with java_call():  # the cell's value is shown when it is a figure
+                    jclass(RECORDING).cellValue(unit.cell, shell.cellValue())
     finally:
         with java_call():
             run.points = _points(jclass(RECORDING).points())
             run.displays = [str(d) for d in jclass(RECORDING).displays()]
+            run.figures = read_figures(jclass(RECORDING).figures())
+            run.refused = [str(u) for u in jclass(OFFLINE_URLS).refused()]
     return run
 
 
@@ -361,6 +378,8 @@ def to_message(run: NotebookRun) -> dict:
         "points": run.points,
         "displays": run.displays,
         "data": run.data,
+        "figures": run.figures,
+        "refused": run.refused,
     }
 
 
@@ -386,6 +405,8 @@ def from_message(body: dict, plan: Plan) -> NotebookRun:
         [(str(m), float(e), float(v)) for m, e, v in body["points"]],
         list(body["displays"]),
         rebuild(NotebookData, body["data"]) if body["data"] else None,
+        [Figure.from_dict(f) for f in body["figures"]],
+        [str(u) for u in body["refused"]],
     )
 
 

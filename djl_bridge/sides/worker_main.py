@@ -19,9 +19,10 @@ Request body: ``{"op": "engine", "engine"}`` (start the engine, answer ``{}``) o
 ``{"op": "gradcheck", "engine", "model", "cases": [{"problem", "weights", "X", "Y", "state", "fd_seed"}]}``:
 the Java side of the gradient checks (``gradcheck/java_side.py``), one answer per case.
 ``{"op": "notebook", "engine", "notebook": path, "utils": path or null, "patches": [name, ...],
-"data": path, "epochs": int or null, "seed": int, "compare": bool}``: the notebook's cells run in
-JShell in this JVM (``sides/notebook.py``); with ``compare``, each training call whose model has no
-weights yet is preceded by a reseed and followed by our helpers' replay from the same seed.
+"data": path, "data_files": {url: path}, "epochs": int or null, "seed": int, "compare": bool}``:
+the notebook's cells run in JShell in this JVM (``sides/notebook.py``); with ``compare``, each
+training call whose model has no weights yet is preceded by a reseed and followed by our
+helpers' replay from the same seed.
 Response body: for ``run`` ``{"trace": trace.Trace, "torch_imported": bool}``; for
 ``notebook`` ``{"run": sides.notebook.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``.
 Java's own prints go to the worker's stdout, never to the event pipe.
@@ -171,6 +172,7 @@ def _notebook(request: dict, emit: Callable[..., None]) -> dict:
             seed,
             reseed(seed) if request["compare"] else None,
             lambda text: emit("output", text=text),
+            {url: Path(p) for url, p in request.get("data_files", {}).items()},
         )
     replays = {}
     try:
