@@ -699,7 +699,7 @@ def _parse_job(command: str, argv: list[str]) -> dict:
         with cli.commands[command].make_context(command, list(argv)) as ctx:
             return dict(ctx.params)
     except click.ClickException as exc:
-        raise ValueError(exc.format_message()) from None
+        raise ValueError(" ".join(exc.format_message().split())) from None  # one line
 
 
 def _rerun_option(f):

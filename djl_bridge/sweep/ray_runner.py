@@ -35,7 +35,11 @@ class RayUnavailable(RuntimeError):
 def require_ray() -> None:
     """Fail with the install command when Ray is not installed (without importing it: Ray reads its
     settings, such as the local instance's authentication, from the environment when first imported)."""
-    if importlib.util.find_spec("ray") is None:
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):  # ValueError: sys.modules holds None for it, which makes it unimportable
+        found = False
+    if not found:
         raise RayUnavailable(f"djl-parity sweep runs its jobs on Ray, which is not installed: {INSTALL}")
 
 
@@ -105,11 +109,12 @@ def _lost(req: Request, detail: str) -> Attempt:
 Event = Callable[..., None]
 
 
-def run_jobs(requests: list[Request], on_event: Event) -> None:
+def run_jobs(requests: list[Request], on_event: Event, check_interrupts: Callable[[], None]) -> None:
     """Run every request as a Ray task until each has its final attempt; retry crashes and timeouts once.
 
     ``on_event`` hears ``("start", req, pid, host)``, ``("attempt", req, attempt, will_retry)`` and
-    ``("done", req, attempts)``. An interrupt (any BaseException here) cancels every task and stops
+    ``("done", req, attempts)``. ``check_interrupts`` raises when a signal came (see
+    ``signals.deferred``); an interrupt, or any other exception here, cancels every task and stops
     the jobs' process groups before it propagates.
     """
     import ray
@@ -130,6 +135,7 @@ def run_jobs(requests: list[Request], on_event: Event) -> None:
         submit(req)
     try:
         while pending:
+            check_interrupts()
             ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=_POLL_S, fetch_local=False)
             while not queue.empty():
                 name, pid, host = queue.get_nowait()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from djl_bridge import signals
 from djl_bridge.data import DATA_SHA1
 from djl_bridge.signals import Interrupted
 from djl_bridge.sweep import folder, outcomes
@@ -120,12 +121,12 @@ def _run_on_ray(
             rows[req.name] = {**record, "ran": True}
             progress.done(rows[req.name])
 
-    with ray_session(opts.address, opts.cpus) as stats:
+    with signals.deferred() as check_interrupts, ray_session(opts.address, opts.cpus) as stats:
         check_cpus(todo, stats.node_cpus, f"the largest node of Ray at {stats.address}")
         progress.note(f"Ray ({stats.address}): {stats.cpus:g} CPUs, started in {stats.start_s:.1f} s")
         if create:
             folder.create(out)
-        run_jobs([request(job, out, opts.data) for job in todo], heard)
+        run_jobs([request(job, out, opts.data) for job in todo], heard, check_interrupts)
     return dataclasses.asdict(stats)
 
 
