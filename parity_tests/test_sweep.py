@@ -137,7 +137,7 @@ def test_an_out_folder_that_is_not_a_sweep_folder_is_refused_and_left_alone(tmp_
 
 def test_without_ray_the_sweep_is_one_line_exit_3(tmp_path):
     spec = write_spec(tmp_path, f"[[job]]{TINY_TRAIN}")
-    no_ray = "import sys; sys.modules['ray'] = None; from djl_bridge.cli import main; sys.argv[0] = 'djl-parity'; main()"
+    no_ray = "import sys; sys.modules['ray'] = None; from djl_bridge.cli import main; main()"  # ray: unimportable
     out = subprocess.run(
         [sys.executable, "-c", no_ray, "sweep", str(spec), "--out", "o"], cwd=tmp_path, capture_output=True, text=True
     )
