@@ -754,7 +754,7 @@ def sweep(
 
     \b
     Job outcomes, least to most severe, and the sweep's exit code when it is the worst:
-      PASS 0, INCOMPLETE 4, FAIL 1, BAD-INPUT 2, ENV-MISSING 3, TIMED-OUT 6, CRASHED 5
+      PASS 0, INCOMPLETE 4, FAIL 1, BAD-INPUT 2, ENV-MISSING 3, TIMED-OUT 5, CRASHED 6
     Also: 2 bad spec or --out, 3 Ray missing or unreachable, 130/143 interrupted (the finished
     jobs' results and the index are kept; the same command resumes).
     """

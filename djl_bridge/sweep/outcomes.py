@@ -17,7 +17,7 @@ TIMED_OUT, CRASHED, INTERRUPTED = "TIMED-OUT", "CRASHED", "INTERRUPTED"
 SEVERITY = (PASS, INCOMPLETE, FAIL, BAD_INPUT, ENV_MISSING, TIMED_OUT, CRASHED, INTERRUPTED)
 
 #: the sweep's exit code when this is its worst job's outcome (INTERRUPTED: 128 + the signal)
-EXIT_CODES = {PASS: 0, FAIL: 1, BAD_INPUT: 2, ENV_MISSING: 3, INCOMPLETE: 4, CRASHED: 5, TIMED_OUT: 6}
+EXIT_CODES = {PASS: 0, FAIL: 1, BAD_INPUT: 2, ENV_MISSING: 3, INCOMPLETE: 4, TIMED_OUT: 5, CRASHED: 6}
 
 #: a job's own exit code -> its outcome (train and notebook --no-compare: 0 is success, 1 failure)
 _BY_EXIT = {0: PASS, 1: FAIL, 2: BAD_INPUT, 3: ENV_MISSING, 4: INCOMPLETE}

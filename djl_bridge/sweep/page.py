@@ -72,7 +72,7 @@ def _matrix(rows: list[dict]) -> str:
             chips = []
             for r in here:
                 rest = [v for k, v in r["labels"].items() if k not in ("notebook", "model", "engine")]
-                text = " ".join([r["command"], *rest])
+                text = " ".join(rest) or r["name"]
                 chips.append(_chip(r["outcome"], text, _link(r), f"{r['name']}: {r['outcome']}"))
             cells.append(f"<td>{''.join(chips)}</td>")
         body.append(f"<tr><th>{_e(subject)}</th>{''.join(cells)}</tr>")

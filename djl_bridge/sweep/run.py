@@ -124,6 +124,7 @@ def _run_on_ray(
     with signals.deferred() as check_interrupts, ray_session(opts.address, opts.cpus) as stats:
         check_cpus(todo, stats.node_cpus, f"the largest node of Ray at {stats.address}")
         progress.note(f"Ray ({stats.address}): {stats.cpus:g} CPUs, started in {stats.start_s:.1f} s")
+        check_interrupts()  # one that came while Ray started: before any folder or job
         if create:
             folder.create(out)
         run_jobs([request(job, out, opts.data) for job in todo], heard, check_interrupts)
