@@ -184,12 +184,12 @@ def _files(folder: Path) -> dict[str, int]:
 def test_crash_and_timeout_are_retried_once_and_a_rerun_runs_nothing(tmp_path):
     spec, out = write_spec(tmp_path, FOUR_JOBS), tmp_path / "sweep"
     first = sweep(str(spec), "--out", str(out), "--cpus", "2", cwd=tmp_path)
-    assert first.returncode == 5, first.stderr[-3000:]  # the worst job crashed
+    assert first.returncode == 6, first.stderr[-3000:]  # the worst job crashed
     assert first.stdout.startswith("CRASHED: 4 jobs (PASS 1, INCOMPLETE 1, TIMED-OUT 1, CRASHED 1); 4 ran, 0 reused")
     index = index_of(out)
     rows = {r["name"]: r for r in index["jobs"]}
     assert [r["outcome"] for r in index["jobs"]] == ["PASS", "INCOMPLETE", "CRASHED", "TIMED-OUT"]
-    assert index["exit_code"] == 5 and index["ray"]["local"] and index["ray"]["start_s"] > 0
+    assert index["exit_code"] == 6 and index["ray"]["local"] and index["ray"]["start_s"] > 0
     crash, hang = rows["crash-kill-self"], rows["hang-lstm"]
     assert [(a["outcome"], a["exit_code"], a["detail"]) for a in crash["attempts"]] == [
         ("CRASHED", -signal.SIGKILL, "killed by SIGKILL")
@@ -206,7 +206,7 @@ def test_crash_and_timeout_are_retried_once_and_a_rerun_runs_nothing(tmp_path):
     before = _files(out)
 
     again = sweep(str(spec), "--out", str(out), cwd=tmp_path)
-    assert again.returncode == 5 and "4 jobs; 4 reused from earlier runs; 0 to run" in again.stderr
+    assert again.returncode == 6 and "4 jobs; 4 reused from earlier runs; 0 to run" in again.stderr
     resumed = index_of(out)
     assert resumed["jobs_ran"] == 0 and resumed["jobs_reused"] == 4 and resumed["ray"] is None
     assert [r["attempts"] for r in resumed["jobs"]] == [r["attempts"] for r in index["jobs"]]

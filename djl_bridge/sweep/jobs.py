@@ -78,11 +78,12 @@ def environment(cpus: int) -> dict[str, str]:
     return env
 
 
-def clear_output(out_dir: Path) -> None:
-    """Remove what an earlier attempt left at ``out_dir``: the folder and its staging or replaced siblings."""
+def clear_output(out_dir: Path, keep_folder: bool = False) -> None:
+    """Remove what a killed attempt may leave beside ``out_dir`` (its staging folders), and the folder itself
+    unless ``keep_folder`` (the command moves it in whole, so it is a finished run's)."""
     if out_dir.parent.is_dir():
         for path in out_dir.parent.iterdir():
-            if path.name == out_dir.name or path.name.startswith(f".{out_dir.name}."):
+            if path.name.startswith(f".{out_dir.name}.") or path.name == out_dir.name and not keep_folder:
                 shutil.rmtree(path, ignore_errors=True)
 
 
@@ -109,6 +110,7 @@ def run_attempt(req: Request, on_start: Callable[[int, str], None]) -> Attempt:
             timed_out = True
         finally:  # also on KeyboardInterrupt (ray.cancel): nothing of the job outlives its attempt
             stop_group(proc)
+            clear_output(out_dir, keep_folder=True)
     if timed_out:
         outcome, detail = outcomes.TIMED_OUT, f"still running after {req.timeout_s:g} s: its process group was stopped"
     else:
