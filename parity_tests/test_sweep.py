@@ -149,7 +149,7 @@ def test_without_ray_the_sweep_is_one_line_exit_3(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-FOUR_JOBS = f"""
+JOBS = f"""
 root = "{HERE / "notebooks" / "chapter"}"
 timeout = 300
 
@@ -174,6 +174,9 @@ no-compare = true
 [[job]]
 name = "hang"{TINY_TRAIN}epochs = 1000000
 timeout = 3
+
+[[job]]
+name = "refused"{TINY_TRAIN}num-steps = 5000
 """
 
 
@@ -182,13 +185,15 @@ def _files(folder: Path) -> dict[str, int]:
 
 
 def test_crash_and_timeout_are_retried_once_and_a_rerun_runs_nothing(tmp_path):
-    spec, out = write_spec(tmp_path, FOUR_JOBS), tmp_path / "sweep"
+    spec, out = write_spec(tmp_path, JOBS), tmp_path / "sweep"
     first = sweep(str(spec), "--out", str(out), "--cpus", "2", cwd=tmp_path)
     assert first.returncode == 6, first.stderr[-3000:]  # the worst job crashed
-    assert first.stdout.startswith("CRASHED: 4 jobs (PASS 1, INCOMPLETE 1, TIMED-OUT 1, CRASHED 1); 4 ran, 0 reused")
+    assert first.stdout.startswith(
+        "CRASHED: 5 jobs (PASS 1, INCOMPLETE 1, BAD-INPUT 1, TIMED-OUT 1, CRASHED 1); 5 ran, 0 reused"
+    )
     index = index_of(out)
     rows = {r["name"]: r for r in index["jobs"]}
-    assert [r["outcome"] for r in index["jobs"]] == ["PASS", "INCOMPLETE", "CRASHED", "TIMED-OUT"]
+    assert [r["outcome"] for r in index["jobs"]] == ["PASS", "INCOMPLETE", "CRASHED", "TIMED-OUT", "BAD-INPUT"]
     assert index["exit_code"] == 6 and index["ray"]["local"] and index["ray"]["start_s"] > 0
     crash, hang = rows["crash-kill-self"], rows["hang-lstm"]
     assert [(a["outcome"], a["exit_code"], a["detail"]) for a in crash["attempts"]] == [
@@ -196,19 +201,21 @@ def test_crash_and_timeout_are_retried_once_and_a_rerun_runs_nothing(tmp_path):
     ] * 2
     assert [a["outcome"] for a in hang["attempts"]] == ["TIMED-OUT"] * 2
     assert all(a["exit_code"] == 128 + signal.SIGTERM for a in hang["attempts"]), "SIGTERM to its group: exit 143"
+    refused = rows["refused-lstm"]["attempts"]
+    assert [(a["outcome"], a["exit_code"]) for a in refused] == [("BAD-INPUT", 2)], "an answer is not retried"
     assert rows["published-bilstm"]["first_divergence"].startswith("init.independent (not compared")
     assert (out / rows["published-bilstm"]["report"]).is_file() and (out / rows["train-lstm"]["report"]).is_file()
     assert sorted(os.listdir(out / "jobs")) == ["published-bilstm", "train-lstm"], "no staging left by the killed"
-    for line in ("start crash-kill-self (second attempt)", "TIMED-OUT hang-lstm after", "[4/4] "):
+    for line in ("start crash-kill-self (second attempt)", "TIMED-OUT hang-lstm after", "[5/5] "):
         assert line in first.stderr
     html = (out / "sweep.html").read_text()
     assert all(name in html for name in rows) and "http" not in html and 'href="jobs/train-lstm/metrics.json"' in html
     before = _files(out)
 
     again = sweep(str(spec), "--out", str(out), cwd=tmp_path)
-    assert again.returncode == 6 and "4 jobs; 4 reused from earlier runs; 0 to run" in again.stderr
+    assert again.returncode == 6 and "5 jobs; 5 reused from earlier runs; 0 to run" in again.stderr
     resumed = index_of(out)
-    assert resumed["jobs_ran"] == 0 and resumed["jobs_reused"] == 4 and resumed["ray"] is None
+    assert resumed["jobs_ran"] == 0 and resumed["jobs_reused"] == 5 and resumed["ray"] is None
     assert [r["attempts"] for r in resumed["jobs"]] == [r["attempts"] for r in index["jobs"]]
     after = _files(out)
     changed = {p for p in after if after[p] != before.get(p)}
