@@ -726,7 +726,7 @@ def _rerun_option(f):
 @click.option(
     "--address",
     default=None,
-    help="Run on this existing Ray cluster (as ray.init takes it: auto, HOST:PORT, ray://HOST:10001) "
+    help="Run on this existing Ray cluster (its head's HOST:PORT, as `ray start --head` prints it, or auto) "
     "instead of a local Ray instance the command starts and stops.",
 )
 @click.option(

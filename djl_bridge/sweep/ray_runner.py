@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -67,9 +68,22 @@ def _local_auth() -> Iterator[None]:
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast when a HOST:PORT address does not answer: ray.init would retry for minutes."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise RayUnavailable(f"cannot reach Ray at {address}: {exc}") from None
+
+
 @contextlib.contextmanager
 def ray_session(address: str | None, cpus: int) -> Iterator[RayStats]:
     """Start a local Ray instance with ``cpus`` CPUs (or connect to ``address``); stop it (or disconnect) after."""
+    if address is not None:
+        _check_reachable(address)
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     stats = RayStats(address or "local", address is None)
@@ -162,8 +176,6 @@ def run_jobs(requests: list[Request], on_event: Event, check_interrupts: Callabl
 
 def _stop(refs: list, running: dict[str, tuple[int, str]]) -> None:
     """Cancel the tasks (each stops its job's process group), wait for them, kill what is left on this machine."""
-    import socket
-
     import ray
 
     for ref in refs:
