@@ -149,6 +149,19 @@ def test_without_ray_the_sweep_is_one_line_exit_3(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_cluster_address_that_does_not_answer_is_one_line_exit_3(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once it is closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = write_spec(tmp_path, f"[[job]]{TINY_TRAIN}")
+    out = sweep(str(spec), "--out", "o", "--address", f"127.0.0.1:{port}", cwd=tmp_path, timeout=60)
+    assert out.returncode == 3, out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(f"Error: cannot reach Ray at 127.0.0.1:{port}: ")
+    assert not (tmp_path / "o").exists()
+
+
 JOBS = f"""
 root = "{HERE / "notebooks" / "chapter"}"
 timeout = 300
