@@ -10,16 +10,27 @@ import click
 from djl_bridge import __version__
 
 
+def one_line(message: str) -> str:
+    """A message as one line: its non-blank lines joined by " | " (an error is one line on stderr)."""
+    return " | ".join(ln.strip() for ln in message.splitlines() if ln.strip())
+
+
 class InputError(click.ClickException):
     """Bad input: one line on stderr, exit code 2, nothing written."""
 
     exit_code = 2
 
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
 
 class SetupFailure(click.ClickException):
-    """A missing or broken part of the environment: exit code 3."""
+    """A missing or broken part of the environment: one line on stderr, exit code 3."""
 
     exit_code = 3
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 def data_option(help: str = "The Time Machine text [$DJL_PARITY_DATA, cache, download]."):
@@ -150,15 +161,16 @@ def run_options(f):
     return f
 
 
-def _config(kwargs: dict):
-    """The run's config, validated against the text (exit 2 on bad input), and the text's path."""
+def _config(kwargs: dict, sides: int = 2):
+    """The run's config, validated against the text and the memory of ``sides`` sides (exit 2 on bad input),
+    and the text's path."""
     from djl_bridge.config import ConfigError, RunConfig, validated
     from djl_bridge.data import DataError, resolve_data_file
 
     data = kwargs.pop("data")
     try:
         path = resolve_data_file(data)
-        cfg = validated(RunConfig(**kwargs), path)
+        cfg = validated(RunConfig(**kwargs), path, sides)
         if cfg.device == "cuda":
             from djl_bridge.device import resolve_device
 
@@ -168,13 +180,24 @@ def _config(kwargs: dict):
         raise InputError(str(exc)) from None
 
 
+def _checked_ints(*checks: tuple[str, int, int]) -> None:
+    """Options outside a run's config, each (option, value, lowest allowed) up to a Java int; exit 2 otherwise."""
+    from djl_bridge.config import ConfigError, check_int
+
+    try:
+        for option, value, low in checks:
+            check_int(option, value, low)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
+
+
 def _out_dir(out: str):
     from pathlib import Path
 
-    from djl_bridge.outputs import OutputDirError, check_writable
+    from djl_bridge.outputs import OutputDirError, check_out_dir
 
     try:
-        check_writable(Path(out))
+        check_out_dir(Path(out))
     except OutputDirError as exc:
         raise InputError(str(exc)) from None
     return Path(out)
@@ -245,7 +268,7 @@ def train(impl: str, engine: str, out: str, **kwargs) -> None:
     """
     from djl_bridge import runs
 
-    cfg, data = _config(kwargs)
+    cfg, data = _config(kwargs, sides=1)
     if engine == "mxnet" and cfg.layout_fix:
         raise InputError("--layout-fix is for DJL's PyTorch engines; on MXNet the notebook's bi-LSTM runs as published")
     out_dir = _out_dir(out)
@@ -340,8 +363,7 @@ def compare(ctx: click.Context, init: str, steps: int, out: str, concurrent: boo
 
     if ctx.get_parameter_source("epochs") == click.core.ParameterSource.DEFAULT:
         kwargs["epochs"] = 5
-    if steps <= 0:
-        raise InputError(f"--steps must be positive, got {steps}")
+    _checked_ints(("--steps", steps, 1))
     cfg, data = _config(kwargs)
     out_dir = _out_dir(out)
     bars: dict[str, _EpochProgress] = {}
@@ -413,6 +435,7 @@ def gradcheck(model: str, side: str, seed: int) -> None:
     from djl_bridge import gradcheck as gc
     from djl_bridge.jvm import BridgeSetupError
 
+    _checked_ints(("--seed", seed, 0))
     sides = gc.SIDES if side == "both" else (side,)
     try:
         rows = gc.run(model, seed, sides)
@@ -483,6 +506,7 @@ def bench(
 
     from djl_bridge import bench as b
 
+    _checked_ints(("--epochs", epochs, 1), ("--warmup", warmup, 0))
     try:
         selected = b.select_rows(rows.split(",") if rows else None, sides)
     except ValueError as exc:
@@ -500,9 +524,14 @@ def bench(
             data=data,
         )
     )
-    for flag, path in (("--plot", plot), ("--profile", profile)):
-        if path is not None and not Path(path).parent.is_dir():
-            raise InputError(f"{flag}: folder {Path(path).parent} does not exist")
+    from djl_bridge.outputs import OutputDirError, check_png_path
+
+    try:
+        for flag, path in (("--plot", plot), ("--profile", profile)):
+            if path is not None:
+                check_png_path(Path(path), flag)
+    except OutputDirError as exc:
+        raise InputError(str(exc)) from None
     try:
         result = b.run_bench(
             cfg,
@@ -531,13 +560,19 @@ def main() -> None:
     import os
 
     from djl_bridge.concurrency import passive_openmp_waits
+    from djl_bridge.data import cache_dir
     from djl_bridge.signals import Interrupted, install
 
     passive_openmp_waits()
+    os.environ.setdefault("MPLCONFIGDIR", str(cache_dir() / "matplotlib"))  # not ~/.config: nothing outside --out
     interrupts = install()
     code: int | str | None = 0
     try:
         cli.main(prog_name="djl-parity", standalone_mode=False)
+    except click.UsageError as exc:  # one line, as every other bad input
+        where = exc.ctx.command_path if exc.ctx is not None else "djl-parity"
+        click.echo(f"Error: {one_line(exc.format_message())} (see '{where} --help')", err=True)
+        code = exc.exit_code
     except click.ClickException as exc:
         if not interrupts.received:
             exc.show()
@@ -621,18 +656,18 @@ def notebook(
     """
     from pathlib import Path
 
+    from djl_bridge.config import JAVA_INT_MIN
     from djl_bridge.data import DataError, resolve_data_file
     from djl_bridge.jvm import BridgeSetupError
     from djl_bridge.notebook.cells import NotebookError
     from djl_bridge.notebook.session import prepare
-    from djl_bridge.outputs import OutputDirError, check_writable
+    from djl_bridge.outputs import OutputDirError, check_out_dir
 
-    if epochs is not None and epochs <= 0:
-        raise InputError(f"--epochs must be positive, got {epochs}")
+    _checked_ints(("--seed", seed, JAVA_INT_MIN), *([("--epochs", epochs, 1)] if epochs is not None else []))
     try:
         prepared = prepare(Path(path), engine, Path(utils) if utils else None, list(patches), not no_compare)
         data_file = resolve_data_file(data)
-        check_writable(Path(out))
+        check_out_dir(Path(out))
     except (NotebookError, DataError, OutputDirError) as exc:
         raise InputError(str(exc)) from None
     for note in prepared.notes:
@@ -699,7 +734,7 @@ def _parse_job(command: str, argv: list[str]) -> dict:
         with cli.commands[command].make_context(command, list(argv)) as ctx:
             return dict(ctx.params)
     except click.ClickException as exc:
-        raise ValueError(" ".join(exc.format_message().split())) from None  # one line
+        raise ValueError(exc.format_message()) from None
 
 
 def _rerun_option(f):

@@ -22,8 +22,24 @@ MODEL_DEFAULTS: dict[str, tuple[int, int, int]] = {
 }
 
 
+#: Every size, count and seed goes to DJL as a Java ``int`` (``Engine.setRandomSeed(int)`` on every
+#: engine, the layer sizes, epochs and learning rate of ``trainCh8``): the range all sides can hold.
+JAVA_INT_MIN, JAVA_INT_MAX = -(2**31), 2**31 - 1
+#: The options that must be positive Java ints (the seed may be any Java int).
+POSITIVE = ("epochs", "lr", "hidden", "layers", "batch_size", "num_steps", "max_tokens")
+
+
 class ConfigError(ValueError):
     """A setting is out of range; the message names it."""
+
+
+def check_int(option: str, value: int, low: int = 1, high: int = JAVA_INT_MAX) -> int:
+    """``value`` of ``--option`` within [low, high] (default: a positive Java int), else :class:`ConfigError`."""
+    if not low <= value <= high:
+        if low == 1 and value <= 0:
+            raise ConfigError(f"{option} must be positive, got {value}")
+        raise ConfigError(f"{option} must be in [{low}, {high}] (a Java int, as DJL takes it), got {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -61,9 +77,9 @@ class RunConfig:
             layers=layers if self.layers is None else self.layers,
             lr=lr if self.lr is None else self.lr,
         )
-        for name in ("epochs", "lr", "hidden", "layers", "batch_size", "num_steps", "max_tokens"):
-            if getattr(cfg, name) <= 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")
+        for name in POSITIVE:
+            check_int(f"--{name.replace('_', '-')}", getattr(cfg, name))
+        check_int("--seed", cfg.seed, JAVA_INT_MIN)
         if (cfg.model.endswith("-scratch") or cfg.model == "birnn-hand") and cfg.layers != 1:
             raise ConfigError(f"{cfg.model} has one layer (per direction); drop --layers")
         if (cfg.bias or cfg.learn_boundary) and cfg.model != "birnn-hand":
@@ -80,21 +96,25 @@ class RunConfig:
         return asdict(self)
 
 
-def corpus_size(data: Path) -> int:
-    """How many character tokens the whole text gives (the corpus before ``--max-tokens``)."""
+def text_sizes(data: Path) -> tuple[int, int]:
+    """The whole text's corpus length (before ``--max-tokens``) and its vocabulary's size."""
     from djl_bridge.text import load_corpus_time_machine
 
-    return len(load_corpus_time_machine(data)[0])
+    corpus, vocab = load_corpus_time_machine(data)
+    return len(corpus), len(vocab)
 
 
-def validated(cfg: RunConfig, data: Path) -> RunConfig:
-    """THE validation of a run: the options, then the options against the text. Used before either side runs.
+def validated(cfg: RunConfig, data: Path, sides: int = 2) -> RunConfig:
+    """THE validation of a run: the options, then the options against the text and the machine's memory
+    (for ``sides`` sides). Used before any side runs.
 
     The dataset needs at least one window of ``batch_size x num_steps`` tokens after the offset
     (the worst offset, ``num_steps - 1``, when the offset is drawn at random), plus the label shift.
     """
+    from djl_bridge.footprint import check_fits
+
     cfg = cfg.resolved()
-    total = corpus_size(data)
+    total, vocab_size = text_sizes(data)
     if cfg.max_tokens > total:
         raise ConfigError(f"--max-tokens {cfg.max_tokens} exceeds the corpus of {total} tokens")
     offset = cfg.num_steps - 1 if cfg.offset is None else cfg.offset
@@ -105,4 +125,7 @@ def validated(cfg: RunConfig, data: Path) -> RunConfig:
             f"--batch-size {cfg.batch_size} x --num-steps {cfg.num_steps} needs at least {needed} tokens "
             f"(one window per batch row, from {at}, plus the label shift); --max-tokens is {cfg.max_tokens}"
         )
+    too_big = check_fits(cfg, vocab_size, sides)
+    if too_big is not None:
+        raise ConfigError(too_big)
     return cfg

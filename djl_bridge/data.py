@@ -15,6 +15,7 @@ from pathlib import Path
 
 DATA_URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
 DATA_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
+DATA_BYTES = 178_979
 DATA_ENV = "DJL_PARITY_DATA"
 FILE_NAME = "timemachine.txt"
 
@@ -40,7 +41,16 @@ def sha1_of(path: Path) -> str:
 def _checked(path: Path, origin: str) -> Path:
     if not path.is_file():
         raise DataError(f"{origin} names {path}, which is not a file.")
-    found = sha1_of(path)
+    size = path.stat().st_size
+    if size != DATA_BYTES:
+        raise DataError(
+            f"{origin} {path} is not The Time Machine text the D2L books use: it has {size:,} bytes, "
+            f"the text has {DATA_BYTES:,} (SHA-1 {DATA_SHA1}). Refusing to use it."
+        )
+    try:
+        found = sha1_of(path)
+    except OSError as exc:
+        raise DataError(f"{origin} {path} cannot be read: {exc.strerror}.") from None
     if found != DATA_SHA1:
         raise DataError(
             f"{origin} {path} is not The Time Machine text the D2L books use: "
@@ -61,7 +71,7 @@ def _download(target: Path, url: str, timeout: float) -> Path:
         raise DataError(
             f"The Time Machine text is not available: no --data path was given, {DATA_ENV} is "
             f"not set, there is no {target}, and downloading {url} failed ({exc}). "
-            f"Provide the file (178,979 bytes, SHA-1 {DATA_SHA1}) with --data PATH, or set "
+            f"Provide the file ({DATA_BYTES:,} bytes, SHA-1 {DATA_SHA1}) with --data PATH, or set "
             f"{DATA_ENV}=PATH, or copy it to {target}."
         ) from exc
     finally:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import matplotlib
 
+from djl_bridge.outputs import check_png_path
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -27,6 +29,7 @@ def plot_perplexity(epochs: list[int], series: dict[str, list[float]], path: str
 def save_figure(fig: plt.Figure, path: str | Path) -> None:
     """Write ``fig`` to ``path`` atomically (staged next to it, then moved in) and close it."""
     path = Path(path)
+    check_png_path(path, "picture")
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
         fig.savefig(tmp)

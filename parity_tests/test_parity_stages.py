@@ -157,10 +157,10 @@ def test_speed_is_reported_not_compared(data_file, jvm, tmp_path):
     assert not any("speed" in s.stage for s in report.stages)
     assert "java tokens/s (last epoch)" in report.environment
     assert report.outcome == "PASS", report.verdict()
-    (tmp_path / "r").mkdir()
-    (tmp_path / "r" / "stale.txt").write_text("an earlier run's file")
     write_report(report, tmp_path / "r")
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["report.html", "report.json", "report.md"]
+    write_report(report, tmp_path / "r")  # an earlier run's folder (its marker) is replaced whole
+    names = ["report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [".djl-parity-run", *names]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"], "no staging or replaced folder left behind"
     html = (tmp_path / "r" / "report.html").read_text()
     assert "data:image/png;base64," in html and "PASS" in html

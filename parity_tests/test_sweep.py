@@ -95,7 +95,7 @@ BAD_SPECS = [
     ('[[job]]\ncommand = "fit"\n', "command must be one of compare, notebook, train, got 'fit'"),
     ('[[job]]\ncommand = "compare"\nmax_tokens = 100\n', "No such option '--max_tokens'. Did you mean '--max-tokens'?"),
     ('[[job]]\ncommand = "compare"\nmodel = ["lstm", "transformer"]\n', "'transformer' is not one of"),
-    ('[[job]]\ncommand = "train"\n', "Missing option '--impl'. Choose from: python, djl"),
+    ('[[job]]\ncommand = "train"\n', "Missing option '--impl'. Choose from: | python, | djl"),
     ('[[job]]\ncommand = "notebook"\nnotebook = "no-such.ipynb"\n', "notebook no-such.ipynb does not exist"),
     ('[[job]]\ncommand = "compare"\nout = "x"\n', "'out' cannot be set in a spec"),
     ('[[job]]\ncommand = "compare"\nseed = []\n', "seed is an empty list"),
@@ -127,12 +127,12 @@ def test_an_out_folder_that_is_not_a_sweep_folder_is_refused_and_left_alone(tmp_
     mine.mkdir()
     (mine / "notes.txt").write_text("my own file")
     out = sweep(str(spec), "--out", str(mine), cwd=tmp_path)
-    assert out.returncode == 2 and "has no .djl-parity-run marker: it is not a sweep folder" in out.stderr
+    assert out.returncode == 2 and "exists and was not written by djl-parity (it has no .djl-parity-run)" in out.stderr
     assert [p.name for p in mine.iterdir()] == ["notes.txt"] and (mine / "notes.txt").read_text() == "my own file"
     inside = tmp_path / "work"
     inside.mkdir()
     out = sweep(str(spec), "--out", str(tmp_path), cwd=inside)
-    assert out.returncode == 2 and f"--out {tmp_path} contains the current directory" in out.stderr
+    assert out.returncode == 2 and f"--out {tmp_path} is or contains the current folder" in out.stderr
 
 
 def test_without_ray_the_sweep_is_one_line_exit_3(tmp_path):

@@ -4,12 +4,11 @@ when compared, the parity reports; written whole or not at all."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 from djl_bridge.outputs import staged_outputs, write_json
-from djl_bridge.parity.report import Report, write_report
+from djl_bridge.parity.report import Report, write_report_files
 
 SCHEMA = "djl-parity/notebook/1"
 
@@ -46,7 +45,4 @@ def write_notebook_outputs(run, report: Report | None, prepared, out: Path) -> N
                 stage / "perplexity.png",
             )
         if report is not None:  # the parity reports, beside the notebook's files
-            write_report(report, stage / "report")
-            for f in (stage / "report").iterdir():
-                os.replace(f, stage / f.name)
-            (stage / "report").rmdir()
+            write_report_files(report, stage)

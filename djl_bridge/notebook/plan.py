@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from djl_bridge.notebook.cells import Cell, NotebookError, read_cells
+from djl_bridge.notebook.cells import Cell, NotebookError, read_cells, read_text
 from djl_bridge.notebook.maven import MavenLine, parse_maven
 
 STANDIN_PACKAGE = "org.djlparity.notebook.standins"
@@ -138,7 +138,7 @@ def _load(plan: Plan, number: int, target: str, at: str, folder: Path, utils: Pa
         cells = read_cells(path)
         text = "\n".join(c.text for c in cells)
     else:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, "file")
         cells = [Cell(1, text, path)]
     if stem in STANDINS and _KERNEL_ONLY.search(text):
         imports = "\n".join(f"import {STANDIN_PACKAGE}.{c};" for c in STANDINS[stem])

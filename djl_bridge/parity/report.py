@@ -328,9 +328,14 @@ def to_html(report: Report) -> str:
     return "\n".join(parts)
 
 
+def write_report_files(report: Report, folder: Path) -> None:
+    """report.json, report.md and report.html into ``folder`` (a staging folder)."""
+    write_json(folder / "report.json", report.as_json())
+    (folder / "report.md").write_text(to_markdown(report))
+    (folder / "report.html").write_text(to_html(report))
+
+
 def write_report(report: Report, out_dir: Path) -> None:
     """report.json, report.md and report.html, written whole or not at all."""
     with staged_outputs(out_dir) as stage:
-        write_json(stage / "report.json", report.as_json())
-        (stage / "report.md").write_text(to_markdown(report))
-        (stage / "report.html").write_text(to_html(report))
+        write_report_files(report, stage)

@@ -1,8 +1,8 @@
-"""The sweep folder: claimed with djl-parity's run marker, one result file per finished job, files written whole.
+"""The sweep folder: made with djl-parity's run marker, one result file per finished job, files written whole.
 
-Layout: ``.djl-parity-run`` (the marker), ``results/KEY.json`` (one per finished job, written as
-soon as it ends), ``jobs/NAME/`` (each job's own --out), ``logs/NAME.N.log`` (attempt N's
-output), ``sweep.json`` and ``sweep.html`` (the index).
+Layout: ``.djl-parity-run`` (the marker of every folder djl-parity writes), ``results/KEY.json``
+(one per finished job, written as soon as it ends), ``jobs/NAME/`` (each job's own --out),
+``logs/NAME.N.log`` (attempt N's output), ``sweep.json`` and ``sweep.html`` (the index).
 """
 
 from __future__ import annotations
@@ -10,63 +10,40 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
-from djl_bridge.outputs import OutputDirError, check_writable
+from djl_bridge.outputs import OutputDirError, check_out_dir, read_marker, staged_outputs
 
-MARKER = ".djl-parity-run"
+SUBFOLDERS = ("results", "jobs", "logs")
 
 
 class FolderError(ValueError):
     """The sweep folder cannot be used: one line."""
 
 
-def _read_marker(folder: Path) -> dict | None:
-    """The marker of a folder djl-parity wrote, or None (until main's outputs module holds the helper)."""
-    try:
-        return json.loads((folder / MARKER).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _refuse_unsafe(out: Path) -> None:
-    for what, inside in (("the current directory", Path.cwd()), ("your home folder", Path.home())):
-        if inside.resolve().is_relative_to(out):
-            raise FolderError(f"--out {out} contains {what}; choose a folder of its own")
-
-
 def check(out: Path) -> bool:
-    """Whether ``out`` is an earlier sweep's folder to resume (True) or can be created (False); else FolderError."""
-    _refuse_unsafe(out)
+    """Whether ``out`` is an earlier sweep's folder to resume (True), or one this sweep may create (False).
+
+    A folder whose marker says a sweep wrote it is resumed (and never replaced); anything else
+    follows the rules of every command's ``--out`` (``outputs.check_out_dir``), else FolderError.
+    """
+    marker = read_marker(out) if out.is_dir() else None
+    command = marker.get("command") if marker else None
+    if isinstance(command, list) and command[1:2] == ["sweep"]:
+        return True
     try:
-        check_writable(out)
+        check_out_dir(out)
     except OutputDirError as exc:
         raise FolderError(str(exc)) from None
-    if not out.exists():
-        return False
-    marker = _read_marker(out)
-    if marker is None:
-        raise FolderError(f"--out {out} exists and has no {MARKER} marker: it is not a sweep folder; choose another")
-    if marker.get("command") != "sweep":
-        raise FolderError(f"--out {out} holds the output of `djl-parity {marker.get('command')}`, not a sweep")
-    return True
+    return False
 
 
 def create(out: Path) -> None:
-    """Create the sweep folder whole: its marker and empty results, jobs and logs folders."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    try:
-        for sub in ("results", "jobs", "logs"):
+    """Create the sweep folder whole, with its marker and its empty results, jobs and logs folders."""
+    with staged_outputs(out) as stage:
+        for sub in SUBFOLDERS:
             (stage / sub).mkdir()
-        (stage / MARKER).write_text(json.dumps({"command": "sweep", "run_id": uuid.uuid4().hex}) + "\n")
-        os.rename(stage, out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
 
 
 def write_whole(path: Path, text: str) -> None:

@@ -91,9 +91,17 @@ public final class NotebookShell implements AutoCloseable {
             if (c == SourceCodeAnalysis.Completeness.EMPTY) {
                 break;
             }
-            String consumed = rest.substring(0, rest.length() - info.remaining().length());
-            int lead = leadingLines(consumed);
             boolean complete = c.isComplete() || c == SourceCodeAnalysis.Completeness.UNKNOWN;
+            String remaining = info.remaining() == null ? "" : info.remaining();
+            int used = rest.length() - remaining.length();
+            if (used <= 0 || info.source() == null) {
+                // the analysis cannot cut this text into snippets (not Java): hand it over whole,
+                // so that evaluating it reports the compiler's own error at its first line
+                out.add(new Piece(rest.stripLeading(), consumedLines + leadingLines(rest) + 1, complete));
+                break;
+            }
+            String consumed = rest.substring(0, used);
+            int lead = leadingLines(consumed);
             String text = (complete ? info.source() : rest).stripLeading();
             out.add(new Piece(text, consumedLines + lead + 1, complete));
             if (!complete) {
