@@ -799,6 +799,7 @@ def sweep(
     from djl_bridge.data import DataError, resolve_data_file
     from djl_bridge.signals import Interrupted
     from djl_bridge.sweep.folder import FolderError
+    from djl_bridge.sweep.index import headline
     from djl_bridge.sweep.ray_runner import RayUnavailable, require_ray
     from djl_bridge.sweep.run import Options, command_lines, run_sweep
     from djl_bridge.sweep.spec import SpecError, load_spec
@@ -826,12 +827,9 @@ def sweep(
                    f"{out_dir}; the same command resumes", err=True)  # fmt: skip
         sys.stderr.flush()
         os._exit(128 + exc.signum)
-    index = summary.index
-    counts = ", ".join(f"{o} {n}" for o, n in index["counts"].items())
-    click.echo(f"{index['outcome']}: {index['jobs_total']} jobs ({counts}); {index['jobs_ran']} ran, "
-               f"{index['jobs_reused']} reused; {index['wall_s']:.1f} s")  # fmt: skip
+    click.echo(headline(summary.index))
     click.echo(f"index: {summary.html_path} (also sweep.json)")
-    sys.exit(index["exit_code"])
+    sys.exit(summary.index["exit_code"])
 
 
 if __name__ == "__main__":

@@ -95,3 +95,12 @@ def build_index(spec: Spec, rows: list[dict], context: dict, interrupted_by: int
         "outcome_order": list(outcomes.SEVERITY),
         "jobs": rows,
     }
+
+
+def headline(index: dict) -> str:
+    """The sweep's last line: the worst outcome, the counts, what ran and what was reused, the wall time."""
+    counts = ", ".join(f"{o} {n}" for o, n in index["counts"].items())
+    return (
+        f"{index['outcome']}: {index['jobs_total']} jobs ({counts}); {index['jobs_ran']} ran, "
+        f"{index['jobs_reused']} reused; {index['wall_s']:.1f} s"
+    )
