@@ -272,6 +272,8 @@ def test_an_interrupt_stops_the_jobs_keeps_what_finished_and_a_rerun_resumes(sig
     assert [(r["outcome"], r["ran"]) for r in index["jobs"]] == [("PASS", True), ("INTERRUPTED", False)]
     assert index["exit_code"] == 128 + sig and f"stopped by {name}" in index["jobs"][1]["detail"]
 
+    if sig != signal.SIGINT:
+        return  # the resume does not depend on the signal: run once, after SIGINT
     again = sweep(str(spec), "--out", str(out), "--cpus", "1", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     rows = index_of(out)["jobs"]
