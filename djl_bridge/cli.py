@@ -723,9 +723,9 @@ def _notebook_event(event: dict) -> None:
 def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out, served=None) -> int:
     """Execute on the notebook's engine side, report the failure or compare, write the outputs; the exit code."""
     from djl_bridge.data import unserved
+    from djl_bridge.notebook.cells import where
     from djl_bridge.notebook.compare import compare_run
     from djl_bridge.notebook.outputs import write_notebook_outputs
-    from djl_bridge.notebook.plan import where
     from djl_bridge.notebook.session import diagnose_failure, execute_on_side
     from djl_bridge.parity.report import stage_rows
 

@@ -63,7 +63,7 @@ class RunConfig:
     bias: bool = False
     learn_boundary: bool = False
     #: the DJL engine whose behaviours the port reproduces: "pytorch", or "mxnet" (MXNet's flat
-    #: recurrent-weight layout, params.mxnet_flat_weights, and gradients overwritten by each backward)
+    #: recurrent-weight layout, RNNModel.mxnet_flat_weights, and gradients overwritten by each backward)
     port_engine: str = "pytorch"
 
     def resolved(self) -> RunConfig:

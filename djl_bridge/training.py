@@ -31,7 +31,8 @@ from torch import nn
 
 from djl_bridge.birnn_hand import BiRnnHand
 from djl_bridge.javanum import java_scalar
-from djl_bridge.models import RNNModelScratch, State
+from djl_bridge.layers import State
+from djl_bridge.models import RNNModelScratch
 from djl_bridge.params import djl_parameters, grads_to_djl, to_djl
 from djl_bridge.text import Vocab
 

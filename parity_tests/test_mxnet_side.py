@@ -230,7 +230,7 @@ def test_port_reads_mxnets_flat_layout_only_where_it_differs():
     import torch
 
     from djl_bridge.models import build_model
-    from djl_bridge.params import djl_parameters, mxnet_flat_weights, seeded_model
+    from djl_bridge.params import djl_parameters, seeded_model
 
     X = torch.randint(0, 29, (4, 5))
     one = seeded_model("bilstm", 29, 8, 1, 0)
@@ -244,7 +244,7 @@ def test_port_reads_mxnets_flat_layout_only_where_it_differs():
     with torch.no_grad():
         for i, (_, p) in enumerate(djl_parameters(two)):
             p.fill_(float(i))  # each DJL parameter holds its own index
-    read = mxnet_flat_weights(two)  # [w_ih, w_hh, b_ih, b_hh] per (layer, direction)
+    read = two.mxnet_flat_weights()  # [w_ih, w_hh, b_ih, b_hh] per (layer, direction)
     names = [n for n, _ in djl_parameters(two)]
     assert torch.all(read[0] == names.index("01rnn_l_0_i2h_WEIGHT"))  # layer 0's weights: in place
     layer1_l_ih = read[8].reshape(-1)

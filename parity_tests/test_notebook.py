@@ -135,7 +135,7 @@ def test_known_failures_need_the_registered_signature_and_the_cause_line():
 
 
 def test_cells_run_in_the_bridges_jvm_on_the_calling_thread(jvm, data_file, tmp_path):
-    from djl_bridge.sides.notebook import execute
+    from djl_bridge.notebook.executor import execute
 
     f = tmp_path / "cells.jsh"
     f.write_text(
@@ -159,7 +159,7 @@ def test_cells_run_in_the_bridges_jvm_on_the_calling_thread(jvm, data_file, tmp_
 
 
 def test_a_failure_in_loaded_code_is_located_in_its_file(jvm, data_file, tmp_path):
-    from djl_bridge.sides.notebook import execute
+    from djl_bridge.notebook.executor import execute
 
     (tmp_path / "Helper.java").write_text(
         "class Helper {\n    static int pick(int[] xs, int i) {\n        return xs[i];\n    }\n}\n"
@@ -276,7 +276,7 @@ def test_the_books_cells_from_the_seed_run_on_our_helpers(tmp_path):
 
 def test_without_the_initial_weights_the_comparison_is_a_named_distribution_check(jvm, data_file):
     from djl_bridge.notebook.compare import compare_run
-    from djl_bridge.sides.notebook import execute, observe
+    from djl_bridge.notebook.executor import execute, observe
 
     run = execute(build_plan(BOOK / "lstm-small.ipynb"), data_file, 10, 0)  # no hook: no generator state
     try:
@@ -322,8 +322,8 @@ for (int batch = 0; batch < 2; batch++) {
 
 def test_discarded_stop_gradient_fails_on_the_pytorch_engine_and_the_patch_fixes_it(jvm, data_file, tmp_path):
     """The published loop's pattern on real DJL: the carried state stays attached, batch 2's backward fails."""
+    from djl_bridge.notebook.executor import execute
     from djl_bridge.notebook.session import diagnose_failure
-    from djl_bridge.sides.notebook import execute
 
     f = tmp_path / "loop.jsh"
     f.write_text(STATE_LOOP)
@@ -363,8 +363,8 @@ NDList out = rnnLayer.forward(new ParameterStore(manager, false), input, false);
 
 def test_rnn_without_activation_fails_on_the_pytorch_engine_and_the_patch_fixes_it(jvm, data_file, tmp_path):
     """The RNN notebook's layer as published: no activation; the engine fails at the first forward."""
+    from djl_bridge.notebook.executor import execute
     from djl_bridge.notebook.session import diagnose_failure
-    from djl_bridge.sides.notebook import execute
 
     f = tmp_path / "rnn.jsh"
     f.write_text(RNN_CELLS)

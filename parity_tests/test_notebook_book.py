@@ -146,7 +146,7 @@ def test_figures_are_drawn_and_embedded_with_their_cells():
 
 
 def test_every_figure_the_notebook_shows_is_read_with_its_data(jvm, data_file):
-    from djl_bridge.sides.notebook import execute
+    from djl_bridge.notebook.executor import execute
 
     run = execute(build_plan(BOOK / "plotting.ipynb"), data_file, None, 0)
     try:
@@ -162,7 +162,7 @@ def test_every_figure_the_notebook_shows_is_read_with_its_data(jvm, data_file):
 
 
 def test_a_supplied_data_file_is_served_and_an_unsupplied_url_is_recorded(jvm, data_file, tmp_path, monkeypatch):
-    from djl_bridge.sides.notebook import execute
+    from djl_bridge.notebook.executor import execute
 
     monkeypatch.chdir(tmp_path)  # the notebook downloads into its current folder, as the book's does
     plan = build_plan(BOOK / "translation-data.ipynb")

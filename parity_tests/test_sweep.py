@@ -171,6 +171,7 @@ timeout = 300
 [[job]]
 name = "published"
 command = "compare"
+engine = "pytorch"
 model = "bilstm"
 hidden = 8
 max-tokens = 1200

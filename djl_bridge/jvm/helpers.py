@@ -1,6 +1,6 @@
 """Our Java helpers (java/) on this process's DJL engine as a side: a request in, a complete trace out.
 
-Runs where the JVM runs: inside a worker process (``sides/worker_main.py``), whichever the engine.
+Runs where the JVM runs: inside a worker process (``worker_main.py``), whichever the engine.
 The model and dataset are built exactly as the notebook cell builds them; training goes one batch
 at a time through the same Java code as ``TimeMachine.trainEpochCh8`` (``bridge.TrainSession``), so
 every step is recorded; the final lines are printed by the same Java method ``trainCh8`` uses.

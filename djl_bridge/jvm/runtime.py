@@ -180,10 +180,24 @@ def preflight(engine: str) -> None:
         libtorch_policy()
 
 
+def _start_jvm(jvm_path: str, options: list[str], cp: list[str]) -> float:
+    """Start the JVM; the seconds it took."""
+    import jpype
+
+    t0 = time.perf_counter()
+    try:
+        # -Xrs and interrupt=False: SIGINT and SIGTERM stay with Python (djl_bridge/signals.py), so the
+        # JVM never runs its exit sequence (and DJL's shutdown hook) under a running libtorch op
+        jpype.startJVM(jvm_path, *options, "-Xrs", classpath=cp, convertStrings=False, interrupt=False)
+    except OSError as exc:
+        raise BridgeSetupError(f"Java could not start ({exc}). Install a JDK 17+ and set JAVA_HOME.") from exc
+    return time.perf_counter() - t0
+
+
 def start(engine: str | None = None) -> JvmInfo:
     """Start the JVM once (later calls return the same info) and load DJL's engine.
 
-    Runs in a worker process (``sides/worker_main.py``) for every engine; ``pytorch`` points DJL at
+    Runs in a worker process (``worker_main.py``) for every engine; ``pytorch`` points DJL at
     this environment's own torch/lib (the port's library files), so in-process use (the tests') shares
     one libtorch with Python's torch. The thread budget comes from ``$DJL_PARITY_THREADS``.
     """
@@ -210,15 +224,7 @@ def start(engine: str | None = None) -> JvmInfo:
         if os.environ.get("DJL_PARITY_JVM_ERROR_FILE")
         else []
     )
-    jvm_path = _jvm_library()
-    t0 = time.perf_counter()
-    try:
-        # -Xrs and interrupt=False: SIGINT and SIGTERM stay with Python (djl_bridge/signals.py), so the
-        # JVM never runs its exit sequence (and DJL's shutdown hook) under a running libtorch op
-        jpype.startJVM(jvm_path, *options, "-Xrs", classpath=cp, convertStrings=False, interrupt=False)
-    except OSError as exc:
-        raise BridgeSetupError(f"Java could not start ({exc}). Install a JDK 17+ and set JAVA_HOME.") from exc
-    started = time.perf_counter() - t0
+    started = _start_jvm(_jvm_library(), options, cp)
     import jpype.imports  # noqa: F401  (enables `from ai.djl ... import`)
 
     from djl_bridge.jvm.grad_mode import djl_grad_mode

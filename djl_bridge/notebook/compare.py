@@ -9,7 +9,7 @@ model that creates them at its first training forward draws them from the engine
 
 the notebook runs in a worker (its generator state cannot be read from outside), which seeds the
 generator again just before ``trainCh8``, then draws the weights again from that seed with our
-helpers and trains them on the same engine (``sides.notebook.replay``): the replay's final
+helpers and trains them on the same engine (``notebook.executor.replay``): the replay's final
 parameters identical to the notebook's (``init.replay``) prove the weights, which the port then
 starts from. Across engines the numbers are judged as in ``compare --engine mxnet``: final
 parameters and perplexity against the envelope measured for this call's run, printed text exact or
@@ -26,13 +26,13 @@ import numpy as np
 
 from djl_bridge.config import RunConfig
 from djl_bridge.notebook.call_config import call_config, named
+from djl_bridge.notebook.executor import NotebookData, NotebookRun, TrainingCall
 from djl_bridge.parity.compare import EXPLAINED, FAILED, NOT_COMPARED, WITHIN, StageResult, compare_stage, not_compared
 from djl_bridge.parity.divergences import Bound
 from djl_bridge.parity.judges import enveloped, explained_text
 from djl_bridge.parity.report import Report
 from djl_bridge.parity.stages import BY_NAME
 from djl_bridge.parity.tolerances import Tolerance
-from djl_bridge.sides.notebook import NotebookData, NotebookRun, TrainingCall
 from djl_bridge.sides.port import port_data
 from djl_bridge.sides.port import run as run_port
 from djl_bridge.trace import PREFIXES, Request, Trace
@@ -250,7 +250,7 @@ def compare_run(
     replays: dict[int, Trace] | None = None,
     on_epoch: EpochProgress | None = None,
 ) -> Report:
-    """The report of one executed notebook (observed: ``sides.notebook.observe``) against the port.
+    """The report of one executed notebook (observed: ``notebook.executor.observe``) against the port.
 
     ``replays``: our helpers' replay of the i-th compared call, where the engine's generator cannot be read.
     """

@@ -66,7 +66,7 @@ class MavenLine:
 
 def parse_maven(cell: int, origin: str, line: int, argument: str) -> MavenLine:
     """A ``%maven`` argument, ``group:artifact[:extension[:classifier]]:version``; :class:`NotebookError` if bad."""
-    from djl_bridge.notebook.plan import where
+    from djl_bridge.notebook.cells import where
 
     m = _COORD.match(argument.strip())
     if m is None:
@@ -76,7 +76,7 @@ def parse_maven(cell: int, origin: str, line: int, argument: str) -> MavenLine:
 
 def parse_pom(cell: int, origin: str, text: str) -> list[MavenLine]:
     """The ``<dependency>`` elements of a ``%%loadFromPOM`` cell (optionally inside ``<dependencies>``)."""
-    from djl_bridge.notebook.plan import where
+    from djl_bridge.notebook.cells import where
 
     at = f"{where(cell, origin)}: %%loadFromPOM"
     try:

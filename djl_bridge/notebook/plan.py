@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from djl_bridge.notebook.cells import Cell, NotebookError, read_cells, read_text
+from djl_bridge.notebook.cells import Cell, NotebookError, read_cells, read_text, where
 from djl_bridge.notebook.maven import MavenLine, parse_maven, parse_pom
 from djl_bridge.notebook.resolve import Classpath, resolve
 
@@ -60,12 +60,6 @@ def build_plan(notebook: Path, utils: Path | None = None) -> Plan:
     for cell in cells:
         _expand(plan, cell.number, cell, f"cell {cell.number}", notebook.parent, utils, depth=0)
     return replace(plan, classpath=resolve(plan.dependencies))
-
-
-def where(cell: int, origin: str, line: int | None = None) -> str:
-    """ "cell 3 line 5", or "cell 1 (../utils/X.java line 40)" for code a cell loads."""
-    at = f" line {line}" if line is not None else ""
-    return f"cell {cell}{at}" if origin == f"cell {cell}" else f"cell {cell} ({origin}{at})"
 
 
 def _display(path: Path, base: Path) -> str:

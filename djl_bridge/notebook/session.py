@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from djl_bridge.notebook.executor import NotebookRun
 from djl_bridge.notebook.maven import choose_engine, substitutions
 from djl_bridge.notebook.patches import PATCHES, apply_patches
 from djl_bridge.notebook.plan import Plan, build_plan
 from djl_bridge.notebook.resolve import classpath_notes
-from djl_bridge.sides.notebook import NotebookRun
 
 
 @dataclass
@@ -78,8 +78,8 @@ def execute_on_side(
     ``on_event`` hears the worker's events (cell output, animator points, replays); ``served`` maps
     more data URLs to checked local files (``--data-file``).
     """
+    from djl_bridge.notebook.executor import from_message
     from djl_bridge.sides import worker
-    from djl_bridge.sides.notebook import from_message
 
     request = {
         "notebook": str(prepared.plan.notebook.resolve()),  # the worker runs in a folder of its own

@@ -98,51 +98,61 @@ def _accepts(tol: Tolerance, abs_diff: np.ndarray, ulp: np.ndarray, ref: np.ndar
     return ok
 
 
+_EMPTY = {
+    "count": 0,
+    "mismatched": 0,
+    "first_bad": None,
+    "max_abs": 0.0,
+    "max_rel": 0.0,
+    "max_ulp": 0,
+    "first_index": None,
+    "signed_zeros": 0,
+}
+
+
 def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
     """Numbers of one array pair: count, mismatched, max_abs, max_rel, max_ulp, first_bad index, shape note."""
     java, python = np.asarray(java), np.asarray(python)
     if java.shape != python.shape:
+        n = int(max(java.size, python.size))
+        shapes = f"shape {java.shape} vs {python.shape}"
         return {
-            "count": int(max(java.size, python.size)),
-            "mismatched": int(max(java.size, python.size)),
-            "first_bad": f"shape {java.shape} vs {python.shape}",
+            **_EMPTY,
+            "count": n,
+            "mismatched": n,
+            "first_bad": shapes,
             "max_abs": float("inf"),
             "max_rel": float("inf"),
-            "max_ulp": 0,
-            "first_index": None,
-            "signed_zeros": 0,
         }
-    empty = {
-        "count": 0,
-        "mismatched": 0,
-        "first_bad": None,
-        "max_abs": 0.0,
-        "max_rel": 0.0,
-        "max_ulp": 0,
-        "first_index": None,
-        "signed_zeros": 0,
-    }
     if java.size == 0:
-        return empty
+        return dict(_EMPTY)
     floats = java.dtype.kind == "f" and python.dtype.kind == "f"
-    if not floats or tol.exact:
-        same = (java == python) | (floats and (np.isnan(java) & np.isnan(python)))
-        bad = np.flatnonzero(~np.asarray(same).reshape(-1))
-        numeric = java.dtype.kind in "iuf" and python.dtype.kind in "iuf"
-        max_abs = (
-            float(np.max(np.abs(java.astype(np.float64) - python.astype(np.float64))[~same]))
-            if numeric and bad.size
-            else float(bad.size > 0)
-        )
-        first = int(bad[0]) if bad.size else None
-        return {
-            **empty,
-            "count": int(java.size),
-            "mismatched": int(bad.size),
-            "max_abs": max_abs,
-            "first_index": first,
-            "first_bad": _where(first, java.shape) if first is not None else None,
-        }
+    return _exact_diff(java, python, floats) if not floats or tol.exact else _float_diff(java, python, tol)
+
+
+def _exact_diff(java: np.ndarray, python: np.ndarray, floats: bool) -> dict:
+    """Equal or not, element by element (NaN equals NaN); the largest difference where both are numbers."""
+    same = (java == python) | (floats and (np.isnan(java) & np.isnan(python)))
+    bad = np.flatnonzero(~np.asarray(same).reshape(-1))
+    numeric = java.dtype.kind in "iuf" and python.dtype.kind in "iuf"
+    max_abs = (
+        float(np.max(np.abs(java.astype(np.float64) - python.astype(np.float64))[~same]))
+        if numeric and bad.size
+        else float(bad.size > 0)
+    )
+    first = int(bad[0]) if bad.size else None
+    return {
+        **_EMPTY,
+        "count": int(java.size),
+        "mismatched": int(bad.size),
+        "max_abs": max_abs,
+        "first_index": first,
+        "first_bad": _where(first, java.shape) if first is not None else None,
+    }
+
+
+def _float_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
+    """Floats compared in the wider type: |Δ|, relative, ULP, and the first element outside ``tol``."""
     wide = np.result_type(java.dtype, python.dtype)
     jw, pw = java.astype(wide), python.astype(wide)
     both_nan = np.isnan(jw) & np.isnan(pw)
@@ -154,7 +164,6 @@ def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
     ok = _accepts(tol, abs_diff, ulp, jw.astype(np.float64))
     bad = np.flatnonzero(~ok.reshape(-1))
     first = int(bad[0]) if bad.size else None
-    signed_zeros = int(np.count_nonzero((jw == 0) & (pw == 0) & (np.signbit(jw) != np.signbit(pw))))
     return {
         "count": int(java.size),
         "mismatched": int(np.count_nonzero(abs_diff > 0)),
@@ -163,7 +172,7 @@ def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
         "max_ulp": int(min(ulp.max(), 2**62)),
         "first_index": first,
         "first_bad": _where(first, java.shape) if first is not None else None,
-        "signed_zeros": signed_zeros,
+        "signed_zeros": int(np.count_nonzero((jw == 0) & (pw == 0) & (np.signbit(jw) != np.signbit(pw)))),
     }
 
 

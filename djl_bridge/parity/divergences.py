@@ -147,7 +147,7 @@ REGISTRY: tuple[Divergence, ...] = (
         "DJL 0.23 concatenates a recurrent layer's parameters in DJL's order (per layer: all weights, then "
         "all biases) and MXNet's fused RNN op reads that vector as all layers' weights, then all biases: "
         "with 2 layers every later layer and every bias reads a shifted window (a silent scramble that "
-        "still trains); the port emulates it (params.mxnet_flat_weights), reading by name does not",
+        "still trains); the port emulates it (RNNModel.mxnet_flat_weights), reading by name does not",
         "parity_tests/test_mxnet_side.py::test_mxnet_reads_two_layer_weights_in_its_own_flat_layout",
         modes=("engine:mxnet",),
         # at initialisation the logits are O(1e-3): a scramble moves them by about that much

@@ -165,6 +165,26 @@ def _findings(cfg: RunConfig, path: Path, final, offset: int, perplexities: list
     """The hand-derived bi-RNN's cautionary finding (its weights read causally); nothing for other models."""
     if cfg.model != "birnn-hand" or not perplexities:
         return []
-    from djl_bridge.birnn_hand import future_finding
-
     return [future_finding(cfg, path, final, offset, perplexities[-1], predictions)]
+
+
+def future_finding(cfg, data, final_params: dict, offset: int, training_ppl: float, predictions: dict[str, str]) -> str:
+    """The cautionary finding of a trained birnn-hand, measured: its training perplexity against
+    its perplexity on the same batches read causally, and its predictions."""
+    from djl_bridge.birnn_hand import BiRnnHand, causal_perplexity
+    from djl_bridge.dataset import TimeMachineDataset
+    from djl_bridge.params import from_djl
+    from djl_bridge.text import load_corpus_time_machine
+
+    corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
+    net = BiRnnHand(len(vocab), cfg.hidden, cfg.bias, cfg.learn_boundary)
+    from_djl(net, final_params)
+    dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=offset)
+    causal = causal_perplexity(net, dataset.batches(torch.device("cpu")))
+    shown = "; ".join(f"{p!r} -> {s[len(p) :]!r}" for p, s in predictions.items())
+    return (
+        f"birnn-hand sees the future while it trains: the backward chain at step t has read the "
+        f"target x_(t+1). Last epoch's training perplexity {training_ppl:.3f}; the same weights read one token "
+        f"at a time, as prediction reads them (no future), give perplexity {causal:.3f} on the same "
+        f"batches. Predictions: {shown}."
+    )

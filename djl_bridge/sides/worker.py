@@ -1,7 +1,7 @@
 """Our Java helpers in a child process: DJL 0.23 + MXNet, or DJL 0.35.1 on its own libtorch.
 
 JPype starts one JVM per process and two DJL versions cannot share a classpath, so an engine
-other than the shared-libtorch ``pytorch`` runs in a worker (``sides/worker_main.py``): a Python
+other than the shared-libtorch ``pytorch`` runs in a worker (``worker_main.py``): a Python
 process that starts its own JVM on that engine's classpath and never imports torch. Parent and
 worker talk through one message format (``sides/wire.py``: JSON plus raw array bytes in a
 private temp folder, in RAM-backed /dev/shm where there is one) and an event pipe.
@@ -123,6 +123,26 @@ def _exit_words(code: int) -> str:
     return f"exited with status {code}"
 
 
+def _spawn(folder: Path, write_fd: int, threads: int | None) -> subprocess.Popen:
+    """The worker process, in a session of its own, killed with its parent, its output in ``worker.log``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTORCH_LIBRARY_PATH"}
+    env["DJL_PARITY_JVM_ERROR_FILE"] = str(folder / "hs_err_pid%p.log")
+    if threads is not None:
+        env["DJL_PARITY_THREADS"] = str(threads)
+    with open(folder / "worker.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "djl_bridge.worker_main", str(folder), str(write_fd)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            env=env,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+
 def run_worker(
     engine: str,
     request: dict,
@@ -146,22 +166,7 @@ def run_worker(
         t0 = time.perf_counter()
         stats.request_bytes = wire.write(folder, "request", {**request, "engine": engine})
         stats.request_write_s = time.perf_counter() - t0
-        env = {k: v for k, v in os.environ.items() if k != "PYTORCH_LIBRARY_PATH"}
-        env["DJL_PARITY_JVM_ERROR_FILE"] = str(folder / "hs_err_pid%p.log")
-        if threads is not None:
-            env["DJL_PARITY_THREADS"] = str(threads)
-        with open(folder / "worker.log", "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "djl_bridge.sides.worker_main", str(folder), str(write_fd)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=folder,
-                env=env,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
+        proc = _spawn(folder, write_fd, threads)
         os.close(write_fd)
         write_fd = -1
         last = _follow(proc, read_fd, timeout, stats, t_start, on_event, folder)
@@ -266,7 +271,7 @@ def notebook(
 ) -> tuple[dict, dict[int, Trace], WorkerStats]:
     """A d2l-java notebook executed in a worker on ``engine`` (op ``notebook``, see ``worker_main``).
 
-    Returns the response body (``run``: ``sides.notebook.to_message``; ``torch_imported``), our
+    Returns the response body (``run``: ``notebook.executor.to_message``; ``torch_imported``), our
     helpers' replays by compared-call index, and the run's costs.
     """
     from djl_bridge.sides import wire

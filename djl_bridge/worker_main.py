@@ -1,8 +1,8 @@
 """A worker process: our Java helpers on one DJL engine, in a JVM of its own. Never imports torch.
 
-Started by ``sides/worker.py`` as ``python -m djl_bridge.sides.worker_main FOLDER EVENT_FD``.
+Started by ``sides/worker.py`` as ``python -m djl_bridge.worker_main FOLDER EVENT_FD``.
 It reads the ``request`` message from FOLDER (format: ``sides/wire.py``), runs our Java helpers
-(``jvm/helpers.py``) or a notebook (``sides/notebook.py``) on its engine, writes the ``response``
+(``jvm/helpers.py``) or a notebook (``notebook/executor.py``) on its engine, writes the ``response``
 message there and reports on the event pipe EVENT_FD, one JSON object per line:
 
 - ``{"event": "started", "pid", "engine", "djl", "engine_version", "native", "jvm_s", "request_s", "request_bytes"}``
@@ -20,11 +20,11 @@ Request body: ``{"op": "engine", "engine"}`` (start the engine, answer ``{}``) o
 the Java side of the gradient checks (``gradcheck/java_side.py``), one answer per case.
 ``{"op": "notebook", "engine", "notebook": path, "utils": path or null, "patches": [name, ...],
 "data": path, "data_files": {url: path}, "epochs": int or null, "seed": int, "compare": bool}``:
-the notebook's cells run in JShell in this JVM (``sides/notebook.py``); with ``compare``, each
+the notebook's cells run in JShell in this JVM (``notebook/executor.py``); with ``compare``, each
 training call whose model has no weights yet is preceded by a reseed and followed by our
 helpers' replay from the same seed.
 Response body: for ``run`` ``{"trace": trace.Trace, "torch_imported": bool}``; for
-``notebook`` ``{"run": sides.notebook.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``.
+``notebook`` ``{"run": notebook.executor.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``.
 Java's own prints go to the worker's stdout, never to the event pipe.
 """
 
@@ -135,7 +135,7 @@ def _gradcheck(request: dict) -> dict:
 def _heartbeat(emit: Callable[..., None]) -> Iterator[None]:
     """A "running" event every HEARTBEAT_S seconds, with the animator points recorded since the last one."""
     from djl_bridge.jvm import jclass
-    from djl_bridge.sides.notebook import RECORDING
+    from djl_bridge.notebook.executor import RECORDING
 
     stop, t0, sent = threading.Event(), time.perf_counter(), [0]
 
@@ -157,8 +157,8 @@ def _heartbeat(emit: Callable[..., None]) -> Iterator[None]:
 
 def _notebook(request: dict, emit: Callable[..., None]) -> dict:
     from djl_bridge.notebook.call_config import call_config
+    from djl_bridge.notebook.executor import execute, observe, replay, reseed, to_message
     from djl_bridge.notebook.session import planned
-    from djl_bridge.sides.notebook import execute, observe, replay, reseed, to_message
 
     data, seed = Path(request["data"]), int(request["seed"])
     plan, _diffs = planned(

@@ -3,7 +3,7 @@
 The shell runs in the JVM that :func:`djl_bridge.jvm.start` gave this process, with JShell's local
 execution on the calling thread (``org.djlparity.notebook.NotebookShell``), so the notebook's
 objects are that JVM's objects. This module needs no torch: the parent process runs it on DJL
-0.35.1's PyTorch engine (the shared libtorch), an MXNet worker (``sides/worker_main.py``, op
+0.35.1's PyTorch engine (the shared libtorch), an MXNet worker (``worker_main.py``, op
 ``notebook``) on DJL 0.23. What the comparison needs is read from the shell while it is open
 (:func:`observe`), so a worker can send the run back as one message (:func:`to_message`).
 
@@ -29,8 +29,9 @@ import numpy as np
 
 from djl_bridge.data import DATA_URL
 from djl_bridge.jvm import java_call, jclass, to_numpy
+from djl_bridge.notebook.cells import where
 from djl_bridge.notebook.figures import Figure, read_figures
-from djl_bridge.notebook.plan import PRELUDE, Plan, Unit, where
+from djl_bridge.notebook.plan import PRELUDE, Plan, Unit
 
 SHELL = "org.djlparity.notebook.NotebookShell"
 RECORDING = "org.djlparity.notebook.standins.Recording"
