@@ -6,7 +6,8 @@ It reads the ``request`` message from FOLDER (format: ``sides/wire.py``), runs o
 message there and reports on the event pipe EVENT_FD, one JSON object per line:
 
 - ``{"event": "started", "pid", "engine", "djl", "engine_version", "native", "jvm_s", "request_s", "request_bytes"}``
-- ``{"event": "epoch", "epoch", "perplexity", "speed"}`` after each epoch
+- ``{"event": "epoch", "epoch", "perplexity", "speed"}`` after each epoch (with ``"memory": true`` in the
+  request, also ``"rss_mib"`` and ``"java_heap_mib"``, measured as ``memory.py`` says)
 - op ``notebook`` only: ``{"event": "output", "text"}`` (what a snippet printed),
   ``{"event": "running", "elapsed", "points": [[metric, epoch, value], ...]}`` every
   :data:`HEARTBEAT_S` seconds while the cells run (the animator's new points), and
@@ -88,7 +89,12 @@ def _serve(folder: Path, pipe: TextIO) -> None:
         return
 
     def on_epoch(epoch: int, ppl: float, speed: float) -> None:
-        _emit(pipe, "epoch", epoch=epoch, perplexity=ppl, speed=speed)
+        memory = {}
+        if request.get("memory"):  # a soak's request: this process's memory after every epoch
+            from djl_bridge.memory import java_heap_mib, rss_mib
+
+            memory = {"rss_mib": rss_mib(), "java_heap_mib": java_heap_mib()}
+        _emit(pipe, "epoch", epoch=epoch, perplexity=ppl, speed=speed, **memory)
 
     try:
         if request["op"] == "notebook":
