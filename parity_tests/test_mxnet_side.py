@@ -198,7 +198,7 @@ def test_the_envelope_fails_a_run_outside_it_and_names_where(data_file, java_tra
     cfg = RunConfig(model="bilstm", **SMALL).resolved()
     java = java_trace(cfg, data_file, "mxnet")
     python = port_trace(cfg.emulating("mxnet"), data_file, init=java.init)
-    envelope = envelope_of(python, Request(cfg.emulating("mxnet"), str(data_file)), lambda _m: None)
+    envelope, _ = envelope_of(python, Request(cfg.emulating("mxnet"), str(data_file)), lambda _m: None)
     assert all(s.passed for s in judge_run(java, python, cfg, "mxnet", envelope))
 
     losses = list(python.losses)

@@ -18,7 +18,7 @@ from djl_bridge.dataset import JavaRandom
 from djl_bridge.parity.envelope import Envelope, measure, nudged
 from djl_bridge.parity.report import Report
 from djl_bridge.parity.verdicts import bands, judge_run
-from djl_bridge.sides import java, port
+from djl_bridge.sides import cache, java, port
 from djl_bridge.trace import Request, Trace
 
 Progress = Callable[[str], None]
@@ -57,9 +57,9 @@ def _one_after_other(cfg, data, engine, init, full, say, on_epoch) -> tuple[Trac
         if j.failure is not None:  # nothing to start the port from: its data stages only
             return j, port.run(replace(port_request, config=replace(port_request.config, epochs=0)))
         say(f"python: the Java side's weights, train {cfg.epochs} epoch(s)")
-        return j, port.run(replace(port_request, init=j.init), lambda *e: on_epoch("python", *e))
+        return j, port_side(engine)(replace(port_request, init=j.init), lambda *e: on_epoch("python", *e))
     say(f"python: initial weights from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
-    p = port.run(port_request, lambda *e: on_epoch("python", *e))
+    p = port_side(engine)(port_request, lambda *e: on_epoch("python", *e))
     say(f"java ({engine} worker): the port's weights, train {cfg.epochs} epoch(s)")
     return java.run(replace(java_request, init=p.init), engine, lambda *e: on_epoch("java", *e)), p
 
@@ -77,7 +77,9 @@ def _at_once(cfg, data, engine, init, full, say, on_epoch) -> tuple[Trace, Trace
     say(f"java ({engine} worker) and python at once, {half} thread(s) each: train {cfg.epochs} epoch(s)")
     j, p = at_once(
         lambda: java.run(replace(java_request, init=start), engine, lambda *e: on_epoch("java", *e), threads=half),
-        lambda: with_threads(half, port.run, replace(port_request, init=start), lambda *e: on_epoch("python", *e)),
+        lambda: with_threads(
+            half, port_side(engine), replace(port_request, init=start), lambda *e: on_epoch("python", *e)
+        ),
     )
     return j, p
 
@@ -87,16 +89,33 @@ def sides(concurrent: bool):
     return _at_once if concurrent else _one_after_other
 
 
-def envelope_of(reference: Trace, request: Request, say: Progress) -> Envelope:
-    """The run's envelope: the port again from last-bit-nudged weights, and through fast-mode kernels."""
-    t0 = time.perf_counter()
-    say("python: the envelope of this run (the port from nudged weights, and in fast mode)")
+def port_side(engine: str) -> Callable[..., Trace]:
+    """The port as this comparison runs it: fresh next to DJL's PyTorch engine (the bits are the point), and
+    reused from the cache of port runs next to another engine (``sides/cache.py``: a repeat is cheap)."""
+    if engine == "pytorch":
+        return port.run
+
+    def run(request: Request, on_epoch=None) -> Trace:
+        return cache.cached(cache.key(request, "trace"), Trace, lambda: port.run(request, on_epoch))[0]
+
+    return run
+
+
+def envelope_of(reference: Trace, request: Request, say: Progress) -> tuple[Envelope, bool]:
+    """The run's envelope: the port again from last-bit-nudged weights, and through fast-mode kernels (kept in
+    the cache under the run's own request); and whether it came from the cache."""
     request = replace(request, init=reference.init, layout_logits=False)
-    runs = {
-        "nudged": port.run(replace(request, init=nudged(reference.init, request.config.seed))),
-        "fast": port.run(replace(request, config=replace(request.config, mode="fast"))),
-    }
-    return measure(reference, runs, time.perf_counter() - t0)
+
+    def measured() -> Envelope:
+        say("python: the envelope of this run (the port from nudged weights, and in fast mode)")
+        t0 = time.perf_counter()
+        runs = {
+            "nudged": port.run(replace(request, init=nudged(reference.init, request.config.seed))),
+            "fast": port.run(replace(request, config=replace(request.config, mode="fast"))),
+        }
+        return measure(reference, runs, time.perf_counter() - t0)
+
+    return cache.cached(cache.key(request, "envelope"), Envelope, measured)
 
 
 def compare(
@@ -119,8 +138,9 @@ def compare(
     walls = {"wall time, both sides": f"{time.perf_counter() - t0:.1f} s ({how})"}
     envelope = None
     if engine != "pytorch" and j.failure is None:
-        envelope = envelope_of(p, _requests(cfg, data, engine, full_steps)[1], say)
-        walls["envelope of this run"] = f"{envelope.seconds:.1f} s (the port {len(envelope.runs)} more times)"
+        envelope, reused = envelope_of(p, _requests(cfg, data, engine, full_steps)[1], say)
+        how = "reused from the cache, measured in" if reused else "measured in"
+        walls["envelope of this run"] = f"{how} {envelope.seconds:.1f} s (the port {len(envelope.runs)} more times)"
     results = judge_run(j, p, cfg, engine, envelope)
     return Report.of(
         f"{cfg.model}, {cfg.epochs} epoch(s), {engine}",

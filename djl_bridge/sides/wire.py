@@ -19,6 +19,7 @@ worker writes one JSON object per line on an event pipe (``{"event": "epoch", ..
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import types
 import typing
@@ -44,6 +45,16 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], key: str) -> Any:
     if isinstance(value, (list, tuple)):
         return [_encode(v, arrays, f"{key}/{i}") for i, v in enumerate(value)]
     return value
+
+
+def digest(value: Any) -> str:
+    """A SHA-256 over a value as this format encodes it: its JSON body, and every array's dtype, shape and bytes."""
+    arrays: dict[str, np.ndarray] = {}
+    h = hashlib.sha256(json.dumps(_encode(value, arrays, ""), sort_keys=True, default=str).encode())
+    for key, a in arrays.items():
+        h.update(f"{key}:{a.dtype.str}:{a.shape}".encode())
+        h.update(memoryview(a).cast("B") if a.size else b"")
+    return h.hexdigest()
 
 
 def write(folder: Path, name: str, body: Any) -> int:

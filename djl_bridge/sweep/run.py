@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from djl_bridge import signals
+from djl_bridge.code_version import code_version
 from djl_bridge.data import DATA_SHA1
 from djl_bridge.signals import Interrupted
 from djl_bridge.sweep import folder, outcomes
 from djl_bridge.sweep.index import build_index, job_record, unfinished_row
 from djl_bridge.sweep.jobs import Request, environment, job_arguments
-from djl_bridge.sweep.keys import code_version, job_key
+from djl_bridge.sweep.keys import job_key
 from djl_bridge.sweep.page import to_html
 from djl_bridge.sweep.progress import Progress
 from djl_bridge.sweep.ray_runner import ray_session, run_jobs
