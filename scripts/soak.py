@@ -5,8 +5,9 @@ DJL 0.23 + MXNet, each in its worker process, as every command runs them. After 
 side samples its own resident set size (VmRSS after ``malloc_trim(0)``, so that it counts live
 memory rather than the allocator's cache) and, on a Java side, the JVM's used heap after a full
 collection (``djl_bridge/memory.py``). From epoch ``--warmup`` on, neither may grow more than
-``--limit`` (5 %) above its value at that epoch: the level at the end (the median of the last 10
-epochs) is what counts; the peak and its epoch are reported too. Not a test: it takes many minutes.
+``--limit`` (5 %): growth is the trend over those epochs (a robust slope, so that a level an
+allocator's pool takes and gives back is not counted), with the range reported too. Not a test:
+it takes many minutes.
 
     .venv/bin/python scripts/soak.py                       # the notebook's bi-LSTM, 200 epochs a side
     .venv/bin/python scripts/soak.py --threads 1 --sides port,mxnet
@@ -31,14 +32,15 @@ SIDES = ("port", "pytorch", "mxnet")
 
 
 def growth(values: list[float], warmup: int) -> dict:
-    """Growth is the level at the end (the median of the last 10 epochs) against the value at the warm-up
-    epoch; a transient peak (an allocator's arena, a collection not yet run) is reported, not counted."""
-    base = values[warmup - 1]
+    """Growth after the warm-up: the trend of the samples from epoch ``warmup`` on (the Theil-Sen slope: the
+    median of the pairwise slopes, blind to a level that comes and goes, such as an allocator's pool) times
+    the epochs after it, against the level at the warm-up (the median of the 20 epochs from it on)."""
     after = values[warmup - 1 :]
-    end = statistics.median(values[-10:])
-    peak = max(after)
-    return {"at_warmup": round(base, 1), "end_level": round(end, 1), "growth": round(end / base - 1, 4),
-            "peak_after": round(peak, 1), "peak_epoch": warmup + after.index(peak), "samples": values}  # fmt: skip
+    slopes = sorted((after[j] - after[i]) / (j - i) for i in range(len(after)) for j in range(i + 1, len(after)))
+    base = statistics.median(after[:20])
+    trend = slopes[len(slopes) // 2] * (len(after) - 1) if slopes else 0.0
+    return {"at_warmup": round(base, 1), "growth": round(trend / base, 4), "low": round(min(after), 1),
+            "high": round(max(after), 1), "final": round(values[-1], 1), "samples": values}  # fmt: skip
 
 
 def soak_port(cfg: RunConfig, data, warmup: int) -> dict:
