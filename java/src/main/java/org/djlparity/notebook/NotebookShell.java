@@ -1,5 +1,7 @@
 package org.djlparity.notebook;
 
+import org.djlparity.recorder.Recorder;
+
 import jdk.jshell.Diag;
 import jdk.jshell.EvalException;
 import jdk.jshell.JShell;
@@ -133,9 +135,11 @@ public final class NotebookShell implements AutoCloseable {
     public Outcome eval(int cell, String source, int line, String text) {
         captured.reset();
         List<SnippetEvent> events;
+        Recorder.beginUnit(cell, source, line); // a recorded loop never spans two snippets
         try {
             events = shell.eval(text);
         } finally {
+            Recorder.endUnit();
             System.out.flush();
         }
         String printed = captured.toString(StandardCharsets.UTF_8);
