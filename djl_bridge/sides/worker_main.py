@@ -18,12 +18,15 @@ Request body: ``{"op": "engine"}`` (start the engine, answer ``{}``) or
 ``{"op": "train"|"trace", "engine", "config": {RunConfig fields}, "data": path,
 "steps": int, "init_params": {name: array} or null, "probe": bool, "discard_stop_gradient": bool}``.
 ``{"op": "notebook", "engine", "notebook": path, "utils": path or null, "patches": [name, ...],
-"data": path, "epochs": int or null, "seed": int, "compare": bool}``: the notebook's cells run in
-JShell in this JVM (``sides/notebook.py``); with ``compare``, each training call whose model has no
-weights yet is preceded by a reseed and followed by our helpers' replay from the same seed.
+"data": path, "epochs": int or null, "seed": int, "compare": bool, "record": int or absent}``: the
+notebook's cells run in JShell in this JVM (``sides/notebook.py``); with ``compare``, each training
+call whose model has no weights yet is preceded by a reseed and followed by our helpers' replay from
+the same seed; with ``record`` (steps kept in full), the notebook's own loops are recorded
+(``notebook/recorded.py``).
 Response body: for ``train`` the RunResult's fields; for ``trace`` ``{"trace": {Trace fields},
 "as_published": null or {"java_class", "message", "root_cause"}, "torch_imported": bool}``; for
-``notebook`` ``{"run": sides.notebook.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``.
+``notebook`` ``{"run": sides.notebook.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``,
+plus ``"recorded": [RecordedLoop fields, ...]`` with ``record``.
 Java's own prints go to the worker's stdout, never to the event pipe.
 """
 
@@ -173,6 +176,11 @@ def _notebook(request: dict, emit: Callable[..., None]) -> dict:
     from djl_bridge.sides.notebook import execute, observe, replay, reseed, to_message
 
     data, seed = Path(request["data"]), int(request["seed"])
+    full_steps = request.get("record")  # None: no recorder
+    if full_steps is not None:
+        from djl_bridge.notebook.recorded import record
+
+        record(int(full_steps))
     plan, _diffs = planned(
         Path(request["notebook"]), Path(request["utils"]) if request["utils"] else None, request["patches"]
     )
@@ -196,7 +204,12 @@ def _notebook(request: dict, emit: Callable[..., None]) -> dict:
             replays[str(i)] = replay(cfg, data, seed)
     finally:
         run.close()
-    return {"run": to_message(run), "replays": replays, "torch_imported": "torch" in sys.modules}
+    body = {"run": to_message(run), "replays": replays, "torch_imported": "torch" in sys.modules}
+    if full_steps is not None:
+        from djl_bridge.notebook.recorded import read_loops
+
+        body["recorded"] = read_loops()
+    return body
 
 
 def main(argv: list[str]) -> int:
