@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -155,8 +155,13 @@ def train_epoch_ch8(
     mode: str = "parity",
     step_hook: Callable[[StepRecord], None] | None = None,
     zero_scratch_grads: bool = False,
+    carried: Sequence[bool] | None = None,
 ) -> tuple[float, float]:
     """One epoch; returns (perplexity, tokens/s).
+
+    ``carried`` (one flag per batch, as a recorded loop has them) replaces the rule below: batch
+    ``i`` continues the previous batch's (detached) state when ``carried[i]``, else it begins a fresh
+    one (a scratch model's zero state, a concise model's none).
 
     ``zero_scratch_grads=False`` follows docs/notebook.md ("Training" 5): on DJL's PyTorch engine nothing zeroes the
     scratch model's gradients, so they accumulate across batches. The concise model's state is
@@ -174,9 +179,12 @@ def train_epoch_ch8(
     net.train()
     for step, (X, Y) in enumerate(batches):
         X, Y = X.to(device), Y.to(device)
-        from_boundary = scratch and (state is None or use_random_iter)
+        fresh = state is None or use_random_iter if carried is None else not carried[step]
+        from_boundary = scratch and fresh
         if from_boundary:
             state = net.begin_state(X.shape[0], device)
+        elif fresh and carried is not None:
+            state = None
         elif state is not None:
             state = [s.detach() for s in state]
         state_in = state
