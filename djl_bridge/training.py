@@ -146,6 +146,31 @@ def _fast_step(params: list[torch.Tensor], lr: float, zero: bool) -> None:
         torch._foreach_zero_(grads)
 
 
+def _next_state(
+    net: nn.Module, state: State | None, batch: int, device: torch.device, boundary: bool, none: bool
+) -> State | None:
+    """The state a batch starts from: a scratch model's zero state at a boundary, no state when told
+    so (a concise model's fresh start), else the previous batch's, detached."""
+    if boundary:
+        return net.begin_state(batch, device)
+    if none or state is None:
+        return None
+    return [s.detach() for s in state]
+
+
+def _update(params: list[torch.Tensor], lr: float, mode: str, scratch: bool, zero_scratch_grads: bool) -> None:
+    """The notebook's update after clipping: the scratch SGD or DJL's Sgd (parity), or foreach SGD (fast)."""
+    if mode == "fast":
+        _fast_step(params, lr, zero=not scratch or zero_scratch_grads)
+    elif scratch:
+        sgd(params, lr, 1)
+        if zero_scratch_grads:
+            for p in params:
+                p.grad.zero_()
+    else:
+        _djl_sgd_step(params, lr)
+
+
 def train_epoch_ch8(
     net: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -181,12 +206,7 @@ def train_epoch_ch8(
         X, Y = X.to(device), Y.to(device)
         fresh = state is None or use_random_iter if carried is None else not carried[step]
         from_boundary = scratch and fresh
-        if from_boundary:
-            state = net.begin_state(X.shape[0], device)
-        elif fresh and carried is not None:
-            state = None
-        elif state is not None:
-            state = [s.detach() for s in state]
+        state = _next_state(net, state, X.shape[0], device, from_boundary, fresh and carried is not None)
         state_in = state
         y = Y.T.reshape(-1)
         if hand:
@@ -200,15 +220,7 @@ def train_epoch_ch8(
         grads_before = grads_to_djl(net) if step_hook else {}
         norm = grad_clipping(params, 1, mode)
         grads_after = grads_to_djl(net) if step_hook else {}
-        if mode == "fast":
-            _fast_step(params, lr, zero=not scratch or zero_scratch_grads)
-        elif scratch:
-            sgd(params, lr, 1)
-            if zero_scratch_grads:
-                for p in params:
-                    p.grad.zero_()
-        else:
-            _djl_sgd_step(params, lr)
+        _update(params, lr, mode, scratch, zero_scratch_grads)
         if step_hook:
             step_hook(
                 StepRecord(

@@ -45,16 +45,17 @@ public final class Loop {
     private double[] norms = new double[64];
     private int steps;
 
-    Loop(int cell, String origin, int line, List<Recorder.Tracked> arrays, float[][] initial, long[][] shapes) {
+    Loop(int cell, String origin, int line, List<Recorder.Tracked> arrays, float[][] initial) {
         this.cell = cell;
         this.origin = origin;
         this.line = line;
         this.arrays = arrays;
         this.initial = initial;
-        this.shapes = shapes;
         names = new String[arrays.size()];
+        shapes = new long[arrays.size()][];
         for (int i = 0; i < names.length; i++) {
             names[i] = arrays.get(i).name;
+            shapes[i] = arrays.get(i).shape;
         }
     }
 

@@ -1,7 +1,6 @@
 package org.djlparity.recorder;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 
 /**
@@ -12,17 +11,14 @@ final class Reads {
 
     private Reads() {}
 
-    /** The values as float32 (other float types are converted). */
+    /** The values as float32 (another type is converted in a copy, closed at once). */
     static float[] floats(NDArray a) {
         if (a.getDataType() == DataType.FLOAT32) {
             return a.toFloatArray();
         }
-        Number[] n = a.toArray();
-        float[] out = new float[n.length];
-        for (int i = 0; i < n.length; i++) {
-            out[i] = n[i].floatValue();
+        try (NDArray copy = a.toType(DataType.FLOAT32, true)) {
+            return copy.toFloatArray();
         }
-        return out;
     }
 
     /** The values as int32 (token indices, whatever their type). */
@@ -30,12 +26,9 @@ final class Reads {
         if (a.getDataType() == DataType.INT32) {
             return a.toIntArray();
         }
-        Number[] n = a.toArray();
-        int[] out = new int[n.length];
-        for (int i = 0; i < n.length; i++) {
-            out[i] = n[i].intValue();
+        try (NDArray copy = a.toType(DataType.INT32, true)) {
+            return copy.toIntArray();
         }
-        return out;
     }
 
     /** The array's gradient, or null when it has none. */
@@ -48,18 +41,6 @@ final class Reads {
             return floats(g);
         } finally {
             g.close();
-        }
-    }
-
-    /**
-     * {@code g.pow(2).sum().getFloat()} of the array's gradient, the book's clipping term, computed
-     * in a manager of its own that is closed at once.
-     */
-    static float squaredGradient(NDArray a) {
-        try (NDManager scratch = a.getManager().newSubManager()) {
-            NDArray g = a.getGradient();
-            g.attach(scratch);
-            return g.pow(2).sum().getFloat();
         }
     }
 

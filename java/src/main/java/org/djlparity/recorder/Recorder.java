@@ -159,24 +159,50 @@ public final class Recorder {
         if (!inUnit) {
             return;
         }
-        busy = true;
-        try {
+        guarded(() -> {
             for (Loop loop : loops.subList(unitFirstLoop, loops.size())) {
                 Steps.finishLoop(loop);
             }
+        });
+        inUnit = false;
+        current = null;
+        entryArrays = null;
+        pending.reset();
+        backwardDepth = forwardDepth = lossDepth = dataDepth = 0;
+    }
+
+    // ---- hooks ----
+
+    /** Runs a read of DJL's arrays with the hooks muted; a failure is kept, never raised into DJL. */
+    private static void guarded(Runnable read) {
+        busy = true;
+        try {
+            read.run();
         } catch (RuntimeException e) {
             error(e);
         } finally {
             busy = false;
-            inUnit = false;
-            current = null;
-            entryArrays = null;
-            pending.reset();
-            backwardDepth = forwardDepth = lossDepth = dataDepth = 0;
         }
     }
 
-    // ---- hooks ----
+    /** Kinds of counted calls (see {@link Hooks.Leave}). */
+    static final int FORWARD = 1;
+    static final int LOSS = 2;
+    static final int DATA = 3;
+    static final int SERVER = 4;
+
+    /** A counted call of {@code kind} returned (or threw). */
+    public static void leave(int kind) {
+        if (kind == FORWARD) {
+            forwardDepth--;
+        } else if (kind == LOSS) {
+            lossDepth--;
+        } else if (kind == DATA) {
+            dataDepth--;
+        } else {
+            serverParam = null;
+        }
+    }
 
     public static void trainable(Object array) {
         if (!on || busy) {
@@ -190,18 +216,20 @@ public final class Recorder {
         tracked.add(new Tracked((NDArray) array));
     }
 
-    public static void stopGradient() {
-        if (active() && forwardDepth == 0 && lossDepth == 0 && backwardDepth == 0) {
-            pending.detached = true;
+    /** {@code stopGradient()} or {@code oneHot(...)} was called on {@code array}. */
+    public static void arrayCall(String method, Object array) {
+        if ("oneHot".equals(method)) {
+            oneHot(array);
+        } else if (active() && forwardDepth == 0 && lossDepth == 0 && backwardDepth == 0) {
+            pending.detached = true; // outside the model and the loss: the loop detaches a carried state
         }
     }
 
-    public static void oneHot(Object receiver) {
+    private static void oneHot(Object receiver) {
         if (!active() || pending.x != null) {
             return;
         }
-        busy = true;
-        try {
+        guarded(() -> {
             NDArray r = (NDArray) receiver;
             long[] shape = r.getShape().getShape();
             int[] v = Reads.ints(r);
@@ -211,11 +239,7 @@ public final class Recorder {
             }
             pending.x = v;
             pending.xShape = shape;
-        } catch (RuntimeException e) {
-            error(e);
-        } finally {
-            busy = false;
-        }
+        });
     }
 
     public static void collectorOpened() {
@@ -224,81 +248,53 @@ public final class Recorder {
         }
     }
 
-    public static boolean forwardEnter(Object inputs) {
+    /** The outermost block forward's first input (and how many inputs: a state was passed). */
+    public static int forwardEnter(Object inputs) {
         if (!active()) {
-            return false;
+            return 0;
         }
-        if (forwardDepth++ == 0 && pending.x == null && !((NDList) inputs).isEmpty()) {
-            busy = true;
-            try {
-                NDArray head = ((NDList) inputs).head();
-                pending.x = Reads.ints(head);
-                pending.xShape = head.getShape().getShape();
-                pending.inputs = ((NDList) inputs).size();
-            } catch (RuntimeException e) {
-                error(e);
-            } finally {
-                busy = false;
-            }
+        NDList list = (NDList) inputs;
+        if (forwardDepth++ == 0 && pending.x == null && !list.isEmpty()) {
+            guarded(() -> {
+                pending.x = Reads.ints(list.head());
+                pending.xShape = list.head().getShape().getShape();
+                pending.inputs = list.size();
+            });
         }
-        return true;
+        return FORWARD;
     }
 
-    public static void forwardExit() {
-        forwardDepth--;
-    }
-
-    public static boolean lossEnter(Object labels, Object predictions) {
+    /** The outermost loss's labels and predictions (the logits). */
+    public static int lossEnter(Object labels, Object predictions) {
         if (!active()) {
-            return false;
+            return 0;
         }
         if (lossDepth++ == 0 && pending.labels == null) {
-            busy = true;
-            try {
+            guarded(() -> {
                 pending.labels = Reads.ints(((NDList) labels).head());
                 pending.logits = ((NDList) predictions).head();
-            } catch (RuntimeException e) {
-                error(e);
-            } finally {
-                busy = false;
-            }
+            });
         }
-        return true;
+        return LOSS;
     }
 
-    public static void lossExit() {
-        lossDepth--;
-    }
-
-    public static boolean getDataEnter() {
+    public static int getDataEnter() {
         if (!active()) {
-            return false;
+            return 0;
         }
         if (dataDepth++ == 0) {
             pending.epochStart = true;
         }
-        return true;
-    }
-
-    public static void getDataExit() {
-        dataDepth--;
+        return DATA;
     }
 
     public static boolean backwardEnter() {
         if (!active()) {
             return false;
         }
-        if (backwardDepth++ > 0) {
-            return true;
-        }
-        busy = true;
-        try {
-            readEntry();
-        } catch (RuntimeException e) {
-            error(e);
+        if (backwardDepth++ == 0) {
             entryArrays = null;
-        } finally {
-            busy = false;
+            guarded(Recorder::readEntry);
         }
         return true;
     }
@@ -318,74 +314,45 @@ public final class Recorder {
         for (int i = 0; i < grads.length; i++) {
             grads[i] = Reads.gradient(live.get(i).get());
         }
-        entryArrays = live;
         entryGrads = grads;
+        entryArrays = live;
     }
 
     public static void backwardExit(Object target, Throwable thrown) {
         if (--backwardDepth > 0) {
             return;
         }
-        busy = true;
-        try {
-            if (thrown == null && entryArrays != null && on) {
-                Steps.finish((NDArray) target);
-            }
-        } catch (RuntimeException e) {
-            error(e);
-        } finally {
-            busy = false;
-            entryArrays = null;
-            pending.reset();
+        if (thrown == null && entryArrays != null && on) {
+            guarded(() -> Steps.finish((NDArray) target));
         }
+        entryArrays = null;
+        pending.reset();
     }
 
-    public static boolean serverUpdate(Object[] params) {
+    /** Which parameter the server updates (the optimizer may see a copy of it: MXNet's KVStore). */
+    public static int serverUpdate(Object[] params) {
         if (!active()) {
-            return false;
+            return 0;
         }
         serverParam = params.length > 0 ? params[0] : null;
-        return true;
-    }
-
-    public static void serverUpdateDone() {
-        serverParam = null;
+        return SERVER;
     }
 
     /** 1 + the parameter's position when the current loop's last step is kept in full, else 0. */
     public static int optimizerEnter(Object weight, Object grad) {
         Loop.Full step = lastFull();
-        if (!active() || step == null) {
-            return 0;
-        }
-        int i = current.indexOf(serverParam != null ? serverParam : weight);
+        int i = !active() || step == null ? -1 : current.indexOf(serverParam != null ? serverParam : weight);
         if (i < 0) {
             return 0;
         }
-        busy = true;
-        try {
-            step.clipped[i] = Reads.floats((NDArray) grad);
-            return i + 1;
-        } catch (RuntimeException e) {
-            error(e);
-            return 0;
-        } finally {
-            busy = false;
-        }
+        guarded(() -> step.clipped[i] = Reads.floats((NDArray) grad));
+        return i + 1;
     }
 
     public static void optimizerExit(int slot, Object weight) {
         Loop.Full step = lastFull();
-        if (step == null) {
-            return;
-        }
-        busy = true;
-        try {
-            step.after[slot - 1] = Reads.floats((NDArray) weight);
-        } catch (RuntimeException e) {
-            error(e);
-        } finally {
-            busy = false;
+        if (step != null) {
+            guarded(() -> step.after[slot - 1] = Reads.floats((NDArray) weight));
         }
     }
 

@@ -51,19 +51,19 @@ final class RecorderAgent {
                 .ignore(not(nameStartsWith("ai.djl.")));
         agent = hook(agent, "ai.djl.ndarray.NDArray",
                 advice(Hooks.Trainable.class, named("setRequiresGradient").and(takesArguments(boolean.class))),
-                advice(Hooks.StopGradient.class, named("stopGradient").and(takesArguments(0))),
-                advice(Hooks.OneHot.class, named("oneHot")));
+                advice(Hooks.ArrayCall.class, named("stopGradient").and(takesArguments(0)).or(named("oneHot"))));
         agent = hook(agent, "ai.djl.training.GradientCollector",
                 advice(Hooks.CollectorOpened.class, isConstructor()),
                 advice(Hooks.Backward.class, named("backward").and(takesArguments(1))));
         agent = hook(agent, "ai.djl.nn.Block",
-                advice(Hooks.Forward.class, named("forward").and(takesArguments(4)).and(takesArgument(2, boolean.class))));
+                advice(Hooks.Forward.class, Hooks.Leave.class,
+                        named("forward").and(takesArguments(4)).and(takesArgument(2, boolean.class))));
         agent = hook(agent, "ai.djl.training.loss.Loss",
-                advice(Hooks.Evaluate.class, named("evaluate").and(takesArguments(2))));
+                advice(Hooks.Evaluate.class, Hooks.Leave.class, named("evaluate").and(takesArguments(2))));
         agent = hook(agent, "ai.djl.training.dataset.Dataset",
-                advice(Hooks.GetData.class, named("getData").and(takesArguments(1))));
+                advice(Hooks.GetData.class, Hooks.Leave.class, named("getData").and(takesArguments(1))));
         agent = hook(agent, "ai.djl.training.ParameterServer",
-                advice(Hooks.ServerUpdate.class, named("update").and(takesArguments(3))));
+                advice(Hooks.ServerUpdate.class, Hooks.Leave.class, named("update").and(takesArguments(3))));
         agent = hook(agent, "ai.djl.training.optimizer.Optimizer",
                 advice(Hooks.OptimizerUpdate.class,
                         named("update").and(takesArguments(3)).and(takesArgument(0, String.class))));
@@ -71,19 +71,25 @@ final class RecorderAgent {
         installed = true;
     }
 
-    /** One advice class applied to the methods it matches (never abstract ones). */
+    /** Advice applied to the methods it matches (never abstract ones). */
     private static final class Applied {
-        final Class<?> advice;
+        final Advice advice;
         final ElementMatcher.Junction<MethodDescription> methods;
 
-        Applied(Class<?> advice, ElementMatcher.Junction<MethodDescription> methods) {
+        Applied(Advice advice, ElementMatcher.Junction<? super MethodDescription> methods) {
             this.advice = advice;
-            this.methods = methods;
+            this.methods = not(isAbstract()).and(methods);
         }
     }
 
     private static Applied advice(Class<?> advice, ElementMatcher.Junction<? super MethodDescription> methods) {
-        return new Applied(advice, not(isAbstract()).and(methods));
+        return new Applied(Advice.to(advice), methods);
+    }
+
+    /** Separate enter and exit advice (a counted call and its {@link Hooks.Leave}). */
+    private static Applied advice(Class<?> enter, Class<?> exit,
+                                  ElementMatcher.Junction<? super MethodDescription> methods) {
+        return new Applied(Advice.to(enter, exit), methods);
     }
 
     /** Every class (not interface) under ai.djl. that has {@code type} among its super types. */
@@ -93,7 +99,7 @@ final class RecorderAgent {
                             JavaModule module, java.security.ProtectionDomain domain) -> {
                     DynamicType.Builder<?> b = builder;
                     for (Applied a : applied) {
-                        b = b.visit(Advice.to(a.advice).on(a.methods));
+                        b = b.visit(a.advice.on(a.methods));
                     }
                     return b;
                 }); // not terminal: a class matched by two families gets both

@@ -1,6 +1,7 @@
 package org.djlparity.recorder;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,18 +18,31 @@ final class Steps {
         List<Recorder.Tracked> changed = new ArrayList<>();
         List<float[]> grads = new ArrayList<>();
         List<float[]> entry = new ArrayList<>();
-        for (int i = 0; i < arrays.size(); i++) {
-            NDArray a = arrays.get(i).get();
-            float[] g = a == null ? null : Reads.gradient(a);
-            if (g != null && !Arrays.equals(g, Recorder.entryGrads[i])) { // in this backward's graph
-                changed.add(arrays.get(i));
-                grads.add(g);
-                entry.add(Recorder.entryGrads[i]);
+        double norm = 0;
+        try (NDManager scratch = target.getManager().newSubManager()) { // every handle read here closes with it
+            for (int i = 0; i < arrays.size(); i++) {
+                NDArray a = arrays.get(i).get();
+                NDArray g = a == null || !a.hasGradient() ? null : a.getGradient();
+                if (g == null) {
+                    continue;
+                }
+                g.attach(scratch);
+                float[] v = Reads.floats(g);
+                if (!Arrays.equals(v, Recorder.entryGrads[i])) { // in this backward's graph
+                    changed.add(arrays.get(i));
+                    grads.add(v);
+                    entry.add(Recorder.entryGrads[i]);
+                    norm += g.pow(2).sum().getFloat(); // the book's clipping norm: float32 sums into a double
+                }
             }
         }
-        if (changed.isEmpty()) {
-            return;
+        if (!changed.isEmpty()) {
+            record(target, changed, grads, entry, Math.sqrt(norm));
         }
+    }
+
+    private static void record(NDArray target, List<Recorder.Tracked> changed, List<float[]> grads,
+                               List<float[]> entry, double norm) {
         Loop loop = Recorder.current;
         boolean fresh = loop == null || !loop.sameArrays(changed);
         int step = fresh ? 0 : loop.steps();
@@ -41,11 +55,6 @@ final class Steps {
             fillUpdate(loop.full.get(step - 1), values, entry.toArray(new float[0][]));
         }
         float loss = Reads.scalar(target);
-        double norm = 0;
-        for (Recorder.Tracked t : changed) { // the book's clipping norm: float32 sums added into a double
-            norm += Reads.squaredGradient(t.get());
-        }
-        norm = Math.sqrt(norm);
         add(loop, loss, norm);
         if (step < k) {
             loop.full.add(full(values, grads.toArray(new float[0][]), loss, norm));
@@ -61,11 +70,7 @@ final class Steps {
     }
 
     private static Loop newLoop(List<Recorder.Tracked> arrays, float[][] initial) {
-        long[][] shapes = new long[arrays.size()][];
-        for (int i = 0; i < shapes.length; i++) {
-            shapes[i] = arrays.get(i).shape;
-        }
-        Loop loop = new Loop(Recorder.unitCell, Recorder.unitOrigin, Recorder.unitLine, arrays, initial, shapes);
+        Loop loop = new Loop(Recorder.unitCell, Recorder.unitOrigin, Recorder.unitLine, arrays, initial);
         Recorder.loops.add(loop);
         Recorder.current = loop;
         return loop;
