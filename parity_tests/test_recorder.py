@@ -243,19 +243,63 @@ def test_a_replay_on_the_port_is_bit_identical_on_djls_pytorch_engine(runs, name
 def test_a_one_line_change_in_the_loop_is_found_where_clipping_first_bites(jvm, data_file, tmp_path):
     """The notebook clips at 0.5 instead of 1; the port (which clips at 1) parts from it at the first
     step whose gradient norm exceeds 0.5, and names that step's update."""
-    nb = json.loads((BOOK / "scratch-small.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if any("clipGradients(net.params, 1, sub);" in s for s in c["source"]))
-    cell["source"] = [
-        s.replace("clipGradients(net.params, 1, sub);", "clipGradients(net.params, 0.5, sub);") for s in cell["source"]
-    ]
-    variant = tmp_path / "scratch-clip.ipynb"
-    variant.write_text(json.dumps(nb))
+    clip = "clipGradients(net.params, 1, sub);"
+    variant = _variant(tmp_path, "scratch-clip.ipynb", (clip, clip.replace("1", "0.5")))
     loops = run_here(variant, ["keep-stop-gradient"], data_file).loops
     bites = int(np.flatnonzero(loops[0].grad_norms > 0.5)[0])
     assert 0 < bites < len(loops[0].losses) - 1  # this notebook's norms start below 0.5
     (_replayed, divergence), _second = _replay_all(loops, "rnn-scratch")
     assert (divergence.step, divergence.stage) == (bites, "update")
     assert divergence.message.startswith(f"step {bites} (epoch 1, batch {bites + 1}): its update differs")
+
+
+def _variant(tmp_path: Path, name: str, *changes: tuple[str, str]) -> Path:
+    """scratch-small with pieces of its code replaced (each must be there)."""
+    nb = json.loads((BOOK / "scratch-small.ipynb").read_text())
+    for old, new in changes:
+        cell = next(c for c in nb["cells"] if old in "".join(c["source"]))
+        cell["source"] = "".join(cell["source"]).replace(old, new).splitlines(keepends=True)
+    target = tmp_path / name
+    target.write_text(json.dumps(nb))
+    return target
+
+
+def test_models_built_before_stay_out_and_two_models_in_one_snippet_are_two_loops(jvm, data_file, tmp_path):
+    """A second model, built first and trained in the same snippet after the first: each backward's
+    parameters are the arrays whose gradient it changed, so each model's steps are a loop of their own."""
+    call = "trainCh8(net, trainIter, vocab, lr, numEpochs, manager.getDevice(), false);"
+    spare = "ScratchRnn spare = new ScratchRnn(vocab.length(), 4);\n"
+    block = "{ " + call + " " + call.replace("net,", "spare,") + " }"
+    variant = _variant(
+        tmp_path, "two-models.ipynb", ("int numHiddens = 8;", spare + "int numHiddens = 8;"), (call, block)
+    )
+    loops = run_here(variant, ["keep-stop-gradient"], data_file, epochs=1).loops
+    assert [(loop.cell, loop.line) for loop in loops] == [(8, 6), (8, 6), (9, 1)]  # the block is one snippet
+    hidden = [loop.shapes[1] for loop in loops]
+    assert hidden == [(8, 8), (4, 4), (8, 8)]  # net, spare, net again
+    assert [len(loop.losses) for loop in loops] == [7, 7, 7]
+    _assert_same(loops[2].initial, loops[0].final)  # spare's loop left net as it was
+
+
+def test_a_failing_backward_is_reported_as_before_and_ends_the_recording(jvm, data_file):
+    """The book's loop unpatched on DJL's PyTorch engine: step 2's backward raises; the recorder lets the
+    exception through unchanged and keeps the one step that ran."""
+    from djl_bridge.notebook.session import diagnose_failure
+    from djl_bridge.sides.notebook import execute
+
+    recorded.record(FULL)
+    try:
+        run = execute(_plan(BOOK / "scratch-small.ipynb", []), data_file, EPOCHS, SEED)
+        try:
+            diagnose_failure(run)
+            assert run.failure is not None and run.failure.known == "djl-discarded-stop-gradient"
+            assert "Trying to backward through the graph a second time" in run.failure.message
+        finally:
+            run.close()
+        (loop,) = recorded.read_loops()
+    finally:
+        recorded.stop()
+    assert len(loop.losses) == 1 and loop.full[0].params_after is not None
 
 
 def _numbers(r: Ran) -> list:
