@@ -29,6 +29,7 @@ from parity_tests.test_notebook import BOOK, UTILS
 EPOCHS, SEED, FULL = 2, 0, 2
 BATCH, NUM_STEPS, MAX_TOKENS = 8, 35, 2000  # both notebooks' data
 SCRATCH_PATCHES = {"pytorch": ["keep-stop-gradient"], "mxnet": []}  # the book's loop runs as written on MXNet
+ENGINES = ("pytorch", "mxnet")
 _SPEED = re.compile(r"^perplexity: [\d.]+, ([\d.]+) tokens/sec", re.M)
 
 
@@ -50,16 +51,18 @@ def _plan(notebook: Path, patches: list[str]):
     return plan
 
 
-def run_here(notebook: Path, patches: list[str], data_file: Path, record: bool = True, epochs: int = EPOCHS) -> Ran:
+def run_here(
+    notebook: Path, patches: list[str], data_file: Path, record: bool = True, epochs: int = EPOCHS, heard=None
+) -> Ran:
     """The notebook on DJL's PyTorch engine in this process (recording on or off), the generator
-    state captured before each training call (``notebook/compare.py``)."""
+    state captured before each training call (``notebook/compare.py``); ``heard`` gets what it prints."""
     from djl_bridge.notebook.compare import capture_generator
     from djl_bridge.sides.notebook import execute, observe
 
     if record:
         recorded.record(FULL)
     try:
-        run = execute(_plan(notebook, patches), data_file, epochs, SEED, capture_generator)
+        run = execute(_plan(notebook, patches), data_file, epochs, SEED, capture_generator, heard)
         try:
             assert run.failure is None, run.failure.one_line()
             observe(run)
@@ -70,23 +73,16 @@ def run_here(notebook: Path, patches: list[str], data_file: Path, record: bool =
         recorded.stop()
 
 
-def run_worker(notebook: Path, patches: list[str], data_file: Path, record: bool = True) -> Ran:
-    """The notebook in an MXNet worker, reseeded and replayed by our helpers as ``djl-parity notebook`` does."""
+def run_worker(notebook: Path, patches: list[str], data_file: Path, record: bool = True, heard=None) -> Ran:
+    """The notebook in an MXNet worker, reseeded and replayed by our helpers as ``djl-parity notebook`` does;
+    ``heard`` gets what it prints."""
     from djl_bridge.sides import worker
     from djl_bridge.sides.notebook import from_message
 
-    request = {
-        "notebook": str(notebook),
-        "utils": str(UTILS),
-        "patches": patches,
-        "data": str(data_file),
-        "epochs": EPOCHS,
-        "seed": SEED,
-        "compare": True,
-    }
-    if record:
-        request["record"] = FULL
-    body, replays, _stats = worker.notebook("mxnet", request)
+    request = dict(notebook=str(notebook), utils=str(UTILS), patches=patches, data=str(data_file), epochs=EPOCHS)
+    request |= dict(seed=SEED, compare=True) | (dict(record=FULL) if record else {})
+    output = (lambda e: heard(e["text"]) if e["event"] == "output" else None) if heard else None
+    body, replays, _stats = worker.notebook("mxnet", request, output)
     run = from_message(body["run"], _plan(notebook, patches))
     assert run.failure is None, run.failure.one_line()
     loops = recorded.from_message(body["recorded"]) if record else []
@@ -97,7 +93,7 @@ def run_worker(notebook: Path, patches: list[str], data_file: Path, record: bool
 def runs(jvm, data_file):
     """Both notebooks, recorded, on both engines: {(engine, notebook): Ran}."""
     out = {}
-    for engine in ("pytorch", "mxnet"):
+    for engine in ENGINES:
         for name, patches in (("lstm-small", []), ("scratch-small", SCRATCH_PATCHES[engine])):
             go = run_here if engine == "pytorch" else run_worker
             out[engine, name] = go(BOOK / f"{name}.ipynb", patches, data_file)
@@ -127,9 +123,6 @@ def _assert_same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
     assert list(a) == list(b)
     for name in a:
         assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]), name
-
-
-ENGINES = ("pytorch", "mxnet")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -181,25 +174,21 @@ def test_initial_and_final_weights_are_the_models(runs, engine):
     (call,) = lstm.calls
     (loop,) = lstm.loops
     _assert_same(loop.final, _by_position(call.final_params, loop))
-    assert call.initial_params is None  # created by training's first forward
-    _assert_same(loop.initial, _first_forward_weights(lstm, loop, engine))
+    assert call.initial_params is None  # created by training's first forward: see the next test
 
 
-def _first_forward_weights(r: Ran, loop: recorded.RecordedLoop, engine: str) -> dict[str, np.ndarray]:
-    """What training's first forward drew: on PyTorch from libtorch's generator state captured before
-    the call (the port draws it in DJL's order), on MXNet by our helpers from the reseeded generator."""
-    if engine == "mxnet":
-        return {name: r.replays[0].init_params[djl] for djl, name in zip(r.replays[0].init_params, loop.names)}
-    import torch
-
-    from djl_bridge.models import build_model
-    from djl_bridge.params import init_djl_, to_djl
-
-    net = build_model("lstm", 29, 8)
-    generator = torch.Generator()
-    generator.set_state(r.calls[0].captured["generator_state"])
-    init_djl_(net, generator)
-    return {name: value for value, name in zip(to_djl(net).values(), loop.names)}
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_initial_weights_are_the_parameters_read_right_after_training_s_first_forward(jvm, data_file, engine):
+    """lstm-observed: lstm-small's training as the loop trainCh8 runs (our helpers' Ch8Epoch) with an
+    observer that prints the parameters' bits right after the first step's forward (and backward)."""
+    printed = []
+    go = run_here if engine == "pytorch" else run_worker
+    (loop,) = go(BOOK / "lstm-observed.ipynb", [], data_file, heard=printed.append).loops
+    seen = re.findall(r"^first forward: (\[.*\])$", "".join(printed), re.M)
+    assert len(seen) == len(loop.names) and len(loop.losses) > 1
+    for bits, name in zip(seen, loop.names):
+        read = np.array(json.loads(bits), np.int64).astype(np.uint32).view(np.float32)
+        assert read.tobytes() == loop.initial[name].tobytes(), name
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -389,14 +378,11 @@ def test_epochs_from_the_input_period():
     """Without a Dataset the epoch length is the smallest period of the batches that divides the steps."""
     xs = np.arange(3 * 2 * 4, dtype=np.int32).reshape(3, 2, 4)
     ys = xs + 1
-    none = np.zeros(9, bool)
-    assert recorded.epoch_starts(none, np.concatenate([xs] * 3), np.concatenate([ys] * 3)) == (
-        [0, 3, 6],
-        "input period",
-    )
-    assert recorded.epoch_starts(none[:3], xs, ys) == ([0], "input period")  # never repeats: one epoch
+    none, period = np.zeros(9, bool), recorded.INPUT_PERIOD
+    assert recorded.epoch_starts(none, np.concatenate([xs] * 3), np.concatenate([ys] * 3)) == ([0, 3, 6], period)
+    assert recorded.epoch_starts(none[:3], xs, ys) == ([0], period)  # never repeats: one epoch
     same_x = np.concatenate([xs] * 2)
     other_y = np.concatenate([ys, ys + 1])  # the inputs repeat, the labels do not
-    assert recorded.epoch_starts(none[:6], same_x, other_y) == ([0], "input period")
+    assert recorded.epoch_starts(none[:6], same_x, other_y) == ([0], period)
     flags = np.array([True, False, False, True, False, False])
     assert recorded.epoch_starts(flags, same_x, other_y) == ([0, 3], "dataset")
