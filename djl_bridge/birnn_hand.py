@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from djl_bridge.javanum import java_scalar
-from djl_bridge.models import State, one_hot_time_major
+from djl_bridge.layers import State, one_hot_time_major
 
 BOUNDARY = 0.5
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -191,24 +191,3 @@ def causal_perplexity(net: BiRnnHand, batches, device: torch.device | str = "cpu
             total += float(F.cross_entropy(q.double(), Y[:, t].long(), reduction="sum"))
             count += X.shape[0]
     return math.exp(total / count)
-
-
-def future_finding(cfg, data, final_params: dict, offset: int, training_ppl: float, predictions: dict[str, str]) -> str:
-    """The cautionary finding of a trained birnn-hand, measured: its training perplexity against
-    its perplexity on the same batches read causally, and its predictions."""
-    from djl_bridge.dataset import TimeMachineDataset
-    from djl_bridge.params import from_djl
-    from djl_bridge.text import load_corpus_time_machine
-
-    corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
-    net = BiRnnHand(len(vocab), cfg.hidden, cfg.bias, cfg.learn_boundary)
-    from_djl(net, final_params)
-    dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=offset)
-    causal = causal_perplexity(net, dataset.batches(torch.device("cpu")))
-    shown = "; ".join(f"{p!r} -> {s[len(p) :]!r}" for p, s in predictions.items())
-    return (
-        f"birnn-hand sees the future while it trains: the backward chain at step t has read the "
-        f"target x_(t+1). Last epoch's training perplexity {training_ppl:.3f}; the same weights read one token "
-        f"at a time, as prediction reads them (no future), give perplexity {causal:.3f} on the same "
-        f"batches. Predictions: {shown}."
-    )

@@ -63,7 +63,7 @@ class RunConfig:
     bias: bool = False
     learn_boundary: bool = False
     #: the DJL engine whose behaviours the port reproduces: "pytorch", or "mxnet" (MXNet's flat
-    #: recurrent-weight layout, params.mxnet_flat_weights, and gradients overwritten by each backward)
+    #: recurrent-weight layout, RNNModel.mxnet_flat_weights, and gradients overwritten by each backward)
     port_engine: str = "pytorch"
 
     def resolved(self) -> RunConfig:
@@ -94,6 +94,10 @@ class RunConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def emulating(self, engine: str) -> RunConfig:
+        """The port's config next to a Java side on ``engine``: it reproduces that engine's behaviours."""
+        return replace(self, port_engine="mxnet" if engine == "mxnet" else "pytorch")
 
 
 def text_sizes(data: Path) -> tuple[int, int]:

@@ -1,7 +1,9 @@
 """Where *The Time Machine* text comes from: explicit path > ``DJL_PARITY_DATA`` > user cache > download.
 
 Every source is checked against the SHA-1 of the file the D2L books use, so both sides of a
-comparison always read the same bytes.
+comparison always read the same bytes. The other D2L data files the recurrent chapters' notebooks
+open (:data:`D2L_FILES`) are served offline only from a local copy the user names
+(``--data-file URL=PATH``), checked the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ DATA_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
 DATA_BYTES = 178_979
 DATA_ENV = "DJL_PARITY_DATA"
 FILE_NAME = "timemachine.txt"
+_TEXT = "The Time Machine text the D2L books use"
+#: The D2L data files the recurrent chapters' notebooks open: URL -> (SHA-1, size in bytes). The D2L
+#: data hub publishes SHA-1s only; a size is given where the file is known here (None: not checked).
+D2L_FILES: dict[str, tuple[str, int | None]] = {
+    DATA_URL: (DATA_SHA1, DATA_BYTES),
+    "http://d2l-data.s3-accelerate.amazonaws.com/fra-eng.zip": ("94646ad1522d915e7b0f9296181140edcf86a4f5", None),
+}
 
 
 class DataError(RuntimeError):
@@ -38,25 +47,61 @@ def sha1_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _checked(path: Path, origin: str) -> Path:
+def _checked(path: Path, origin: str, sha1: str = DATA_SHA1, size: int | None = DATA_BYTES, what: str = _TEXT) -> Path:
     if not path.is_file():
         raise DataError(f"{origin} names {path}, which is not a file.")
-    size = path.stat().st_size
-    if size != DATA_BYTES:
+    found_size = path.stat().st_size
+    if size is not None and found_size != size:
         raise DataError(
-            f"{origin} {path} is not The Time Machine text the D2L books use: it has {size:,} bytes, "
-            f"the text has {DATA_BYTES:,} (SHA-1 {DATA_SHA1}). Refusing to use it."
+            f"{origin} {path} is not {what}: it has {found_size:,} bytes, "
+            f"the file has {size:,} (SHA-1 {sha1}). Refusing to use it."
         )
     try:
         found = sha1_of(path)
     except OSError as exc:
         raise DataError(f"{origin} {path} cannot be read: {exc.strerror}.") from None
-    if found != DATA_SHA1:
-        raise DataError(
-            f"{origin} {path} is not The Time Machine text the D2L books use: "
-            f"SHA-1 expected {DATA_SHA1}, found {found}. Refusing to use it."
-        )
+    if found != sha1:
+        raise DataError(f"{origin} {path} is not {what}: SHA-1 expected {sha1}, found {found}. Refusing to use it.")
     return path.resolve()
+
+
+def _address(url: str) -> str:
+    """A URL without its scheme: the D2L host answers http and https alike."""
+    return url.split("://", 1)[-1]
+
+
+def known_data_url(url: str) -> str | None:
+    """The entry of :data:`D2L_FILES` for ``url`` (http or https), or None."""
+    return next((u for u in D2L_FILES if _address(u) == _address(url.strip())), None)
+
+
+def supplied_data_file(option: str) -> tuple[str, Path]:
+    """A ``--data-file URL=PATH`` value as (the table's URL, the checked file); :class:`DataError` otherwise."""
+    url, sep, path = option.partition("=")
+    if not sep or not url.strip() or not path:
+        raise DataError(f"--data-file {option}: expected URL=PATH")
+    known = known_data_url(url)
+    if known is None:
+        raise DataError(
+            f"--data-file {url.strip()}: not a D2L data file djl-parity knows (it serves {', '.join(D2L_FILES)})"
+        )
+    sha1, size = D2L_FILES[known]
+    name = known.rsplit("/", 1)[-1]
+    return known, _checked(Path(path), f"--data-file {known}", sha1, size, f"the D2L data hub's {name}")
+
+
+def unserved(url: str) -> str:
+    """Why the notebook could not open ``url`` offline, and the option that supplies it."""
+    known = known_data_url(url)
+    if known is not None:
+        return (
+            f"the notebook opens {url}, which djl-parity does not have offline: supply a copy with "
+            f"--data-file {known}=PATH (SHA-1 {D2L_FILES[known][0]})"
+        )
+    return (
+        f"the notebook opens {url}; djl-parity runs notebooks offline, and --data-file supplies only "
+        f"the D2L data files it knows ({', '.join(D2L_FILES)})"
+    )
 
 
 def _download(target: Path, url: str, timeout: float) -> Path:

@@ -54,27 +54,34 @@ def run_checks(data: str | None = None) -> list[Check]:
             else "missing or stale: run `djl-parity setup`",
         )
     )
-    try:
-        info = jvm.start()
-        checks.append(Check("jvm", True, f"Java {info.java_version}, started in {info.started_in_s:.2f} s"))
-        checks.append(Check("djl", True, f"DJL {info.djl_version}, engine {info.engine} {info.engine_version}"))
-        checks.append(
-            Check(
-                "libtorch",
-                True,
-                f"{info.libtorch_dir} (mode: {info.policy.mode}, shared with Python torch {info.policy.torch_version})",
-            )
-        )
-    except (jvm.BridgeSetupError, jvm.JavaError) as exc:
-        checks.append(Check("jvm", False, str(exc)))
+    checks += _pytorch_engine()
     checks += engine_checks()
     ok, detail = data_status(data)
     checks.append(Check("data", ok, detail))
     return checks
 
 
+def _pytorch_engine() -> list[Check]:
+    """The required engine, DJL's PyTorch engine on this environment's libtorch, started for real in a worker."""
+    from djl_bridge.jvm import BridgeSetupError
+    from djl_bridge.jvm.runtime import libtorch_policy, preflight
+    from djl_bridge.sides import worker
+
+    try:
+        preflight("pytorch")
+        s = worker.engine_status("pytorch")
+    except BridgeSetupError as exc:
+        return [Check("jvm", False, str(exc).splitlines()[0])]
+    lib = libtorch_policy().lib_dir
+    return [
+        Check("jvm", True, f"started in a worker process in {s.spawn_to_started_s:.2f} s (JVM {s.jvm_s:.2f} s)"),
+        Check("djl", True, f"DJL {s.djl}, engine PyTorch {s.engine_version}"),
+        Check("libtorch", s.native.startswith(str(lib)), f"{s.native} (the port's torch/lib: {lib})"),
+    ]
+
+
 def engine_checks() -> list[Check]:
-    """Each worker engine started for real in a worker process (optional: the pytorch engine is required)."""
+    """The other engines started for real in a worker process each (optional)."""
     from djl_bridge.jvm import BridgeSetupError
     from djl_bridge.jvm.build import is_up_to_date
     from djl_bridge.jvm.engines import SPECS
@@ -82,7 +89,7 @@ def engine_checks() -> list[Check]:
 
     out = []
     for name, spec in SPECS.items():
-        if spec.in_process:
+        if name == "pytorch":
             continue
         if not is_up_to_date(profile=spec.profile):
             out.append(Check(f"engine {name}", False, "build missing or stale: run `djl-parity setup`", required=False))

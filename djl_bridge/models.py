@@ -4,18 +4,13 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from djl_bridge.birnn_hand import BiRnnHand
 from djl_bridge.config import MODELS
+from djl_bridge.layers import State, one_hot_time_major
 
-State = list[torch.Tensor]
 _LAYERS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-
-
-def one_hot_time_major(X: torch.Tensor, vocab_size: int) -> torch.Tensor:
-    """(batch, steps) indices -> (steps, batch, vocab) float32, as DJL's transpose + oneHot."""
-    return F.one_hot(X.T.long(), vocab_size).float()
 
 
 class RNNModel(nn.Module):
@@ -28,7 +23,7 @@ class RNNModel(nn.Module):
         self.kind, self.vocab_size = kind, vocab_size
         self.rnn = _LAYERS[kind](vocab_size, hidden, layers, bidirectional=bidirectional)
         self.linear = nn.Linear(hidden * (2 if bidirectional else 1), vocab_size)
-        #: "mxnet": the recurrent layer reads its weights as MXNet's fused op does (params.mxnet_flat_weights)
+        #: "mxnet": the recurrent layer reads its weights as MXNet's fused op does (RNNModel.mxnet_flat_weights)
         self.flat_layout = "libtorch"
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
@@ -44,18 +39,62 @@ class RNNModel(nn.Module):
         return self.linear(Y.reshape(-1, Y.shape[-1])), new_state
 
     def _mxnet_layout_forward(self, inputs: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
-        from djl_bridge.params import mxnet_flat_weights  # params.py imports this module
-
         rnn = self.rnn
         shape = (rnn.num_layers * (2 if rnn.bidirectional else 1), inputs.shape[1], rnn.hidden_size)
         hx = state if state is not None else [inputs.new_zeros(shape) for _ in range(2 if self.kind == "lstm" else 1)]
-        args = (mxnet_flat_weights(self), True, rnn.num_layers, 0.0, self.training, rnn.bidirectional, False)
+        args = (self.mxnet_flat_weights(), True, rnn.num_layers, 0.0, self.training, rnn.bidirectional, False)
         if self.kind == "lstm":
             Y, H, C = torch._VF.lstm(inputs, tuple(hx), *args)
             return Y, [H, C]
         op = torch._VF.gru if self.kind == "gru" else torch._VF.rnn_tanh
         Y, H = op(inputs, hx[0], *args)
         return Y, [H]
+
+    def djl_rnn_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        """The recurrent layer's parameters in DJL's order and names: per layer, all WEIGHTs (l i2h, l h2h,
+        r i2h, r h2h), then all BIASes (``01rnn_{l|r}_{layer}_{i2h|h2h}_{WEIGHT|BIAS}``)."""
+        rnn = self.rnn
+        dirs = ("l", "r") if rnn.bidirectional else ("l",)
+        pairs = []
+        for layer in range(rnn.num_layers):
+            for djl_type, torch_type in (("WEIGHT", "weight"), ("BIAS", "bias")):
+                for d in dirs:
+                    for gate, torch_gate in (("i2h", "ih"), ("h2h", "hh")):
+                        attr = f"{torch_type}_{torch_gate}_l{layer}" + ("_reverse" if d == "r" else "")
+                        pairs.append((f"01rnn_{d}_{layer}_{gate}_{djl_type}", getattr(rnn, attr)))
+        return pairs
+
+    def mxnet_flat_weights(self) -> list[torch.Tensor]:
+        """The recurrent weights as MXNet's fused RNN op reads them, in libtorch's per-layer order.
+
+        DJL 0.23's MXNet engine flattens the parameters in DJL's order (per layer: all WEIGHTs, then
+        all BIASes) and concatenates them into one vector; MXNet's op reads that vector as all
+        weights of every layer first (per layer and direction: i2h, h2h), then all biases in the same
+        order. With one layer the two orders agree; with more, every layer after the first and every
+        bias reads a shifted window of the vector. This returns those windows (views of one
+        concatenation, so gradients flow back to the DJL-named parameters exactly as on MXNet), as
+        ``[w_ih, w_hh, b_ih, b_hh]`` per layer and direction for ``torch._VF``'s recurrent ops.
+        """
+        rnn = self.rnn
+        flat = torch.cat([p.reshape(-1) for _, p in self.djl_rnn_parameters()])
+        dirs = 2 if rnn.bidirectional else 1
+        gates_hidden = rnn.weight_ih_l0.shape[0]
+        weights, biases, offset = [], [], 0
+
+        def take(shape: tuple[int, ...]) -> torch.Tensor:
+            nonlocal offset
+            n = int(torch.Size(shape).numel())
+            out = flat[offset : offset + n].view(shape)
+            offset += n
+            return out
+
+        for layer in range(rnn.num_layers):
+            in_size = rnn.input_size if layer == 0 else rnn.hidden_size * dirs
+            for _ in range(dirs):
+                weights.append((take((gates_hidden, in_size)), take((gates_hidden, rnn.hidden_size))))
+        for _ in range(rnn.num_layers * dirs):
+            biases.append((take((gates_hidden,)), take((gates_hidden,))))
+        return [t for (w_ih, w_hh), (b_ih, b_hh) in zip(weights, biases) for t in (w_ih, w_hh, b_ih, b_hh)]
 
 
 def _rnn_step(X, H, W_xh, W_hh, b_h):
@@ -141,8 +180,6 @@ def build_model(
 
 def _build_model(name: str, vocab_size: int, hidden: int, layers: int, bias: bool, learn_boundary: bool) -> nn.Module:
     if name == "birnn-hand":
-        from djl_bridge.birnn_hand import BiRnnHand  # it imports this module
-
         return BiRnnHand(vocab_size, hidden, bias, learn_boundary)
     if name.endswith("-scratch") and name[:-8] in _SCRATCH:
         return RNNModelScratch(name[:-8], vocab_size, hidden)

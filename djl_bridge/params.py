@@ -26,50 +26,9 @@ def djl_parameters(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
         return list(zip(model.param_names, model.params))
     if not isinstance(model, RNNModel):
         raise TypeError(f"no DJL mapping for {type(model).__name__}")
-    rnn = model.rnn
-    dirs = ("l", "r") if rnn.bidirectional else ("l",)
-    pairs = []
-    for layer in range(rnn.num_layers):
-        for djl_type, torch_type in (("WEIGHT", "weight"), ("BIAS", "bias")):
-            for d in dirs:
-                for gate, torch_gate in (("i2h", "ih"), ("h2h", "hh")):
-                    attr = f"{torch_type}_{torch_gate}_l{layer}" + ("_reverse" if d == "r" else "")
-                    pairs.append((f"01rnn_{d}_{layer}_{gate}_{djl_type}", getattr(rnn, attr)))
+    pairs = model.djl_rnn_parameters()
     pairs += [("02linear_weight", model.linear.weight), ("02linear_bias", model.linear.bias)]
     return pairs
-
-
-def mxnet_flat_weights(model: RNNModel) -> list[torch.Tensor]:
-    """The recurrent weights as MXNet's fused RNN op reads them, in libtorch's per-layer order.
-
-    DJL 0.23's MXNet engine flattens the parameters in DJL's order (per layer: all WEIGHTs, then
-    all BIASes) and concatenates them into one vector; MXNet's op reads that vector as all
-    weights of every layer first (per layer and direction: i2h, h2h), then all biases in the same
-    order. With one layer the two orders agree; with more, every layer after the first and every
-    bias reads a shifted window of the vector. This returns those windows (views of one
-    concatenation, so gradients flow back to the DJL-named parameters exactly as on MXNet), as
-    ``[w_ih, w_hh, b_ih, b_hh]`` per layer and direction for ``torch._VF``'s recurrent ops.
-    """
-    rnn = model.rnn
-    flat = torch.cat([p.reshape(-1) for name, p in djl_parameters(model) if name.startswith("01rnn_")])
-    dirs = 2 if rnn.bidirectional else 1
-    gates_hidden = rnn.weight_ih_l0.shape[0]
-    weights, biases, offset = [], [], 0
-
-    def take(shape: tuple[int, ...]) -> torch.Tensor:
-        nonlocal offset
-        n = int(np.prod(shape))
-        out = flat[offset : offset + n].view(shape)
-        offset += n
-        return out
-
-    for layer in range(rnn.num_layers):
-        in_size = rnn.input_size if layer == 0 else rnn.hidden_size * dirs
-        for _ in range(dirs):
-            weights.append((take((gates_hidden, in_size)), take((gates_hidden, rnn.hidden_size))))
-    for _ in range(rnn.num_layers * dirs):
-        biases.append((take((gates_hidden,)), take((gates_hidden,))))
-    return [t for (w_ih, w_hh), (b_ih, b_hh) in zip(weights, biases) for t in (w_ih, w_hh, b_ih, b_hh)]
 
 
 def djl_names(model: nn.Module) -> list[str]:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from djl_bridge.params import djl_names, from_djl, to_djl
-from djl_bridge.training import StepRecord, train_epoch_ch8
+from djl_bridge.training import Clip, train_epoch_ch8
 
 if TYPE_CHECKING:  # the port never imports the bridge; a recorded loop is plain numpy
     from djl_bridge.notebook.recorded import RecordedLoop
@@ -59,15 +59,23 @@ def replay(
     if len(names) != len(loop.names):
         raise ValueError(f"the port model has {len(names)} parameters, the recorded loop {len(loop.names)}")
     from_djl(net, {djl: loop.initial[name] for djl, name in zip(names, loop.names)})
-    steps: list[StepRecord] = []
+    losses: list[float] = []
+    norms: list[float] = []
+
+    def heard(loss: float, clip: Clip) -> None:
+        losses.append(loss)
+        norms.append(clip.norm)
+
     batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in zip(loop.xs, loop.ys)]
     device = torch.device(device)
     net.to(device)
-    train_epoch_ch8(net, batches, lr, device, False, mode, steps.append, zero_scratch_grads, loop.carried.tolist())
+    carried = loop.carried.tolist()
+    with torch.enable_grad():  # libtorch's grad mode is per thread, and DJL (sharing it) leaves it off
+        train_epoch_ch8(net, batches, lr, device, False, mode, None, zero_scratch_grads, heard, carried)
     values = to_djl(net)
     return Replayed(
-        np.array([s.loss for s in steps], np.float32),
-        np.array([s.grad_norm for s in steps], np.float64),
+        np.array(losses, np.float32),
+        np.array(norms, np.float64),
         {name: values[djl] for djl, name in zip(names, loop.names)},
     )
 

@@ -11,7 +11,9 @@ sequence.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -57,3 +59,29 @@ def install() -> Interrupts:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
     return state
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[Callable[[], None]]:
+    """Within the block, SIGINT and SIGTERM are recorded, not raised: the block calls the yielded check at
+    points where it can unwind, and the check raises :class:`Interrupted` for the first one (so does the
+    block's end). For loops around native calls (Ray's) that an exception raised from a signal handler
+    would corrupt; later signals are ignored, as with :func:`install`.
+    """
+    received: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if not received:
+            received.append(signum)
+
+    def check() -> None:
+        if received:
+            raise Interrupted(received[0])
+
+    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield check
+        check()
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)

@@ -1,14 +1,15 @@
-"""A trace: every intermediate value of one side's run, in DJL names and layouts, as numpy.
+"""What a side is asked to do (:class:`Request`) and everything it did (:class:`Trace`), in DJL names.
 
-Both sides fill the same structure (the Python port here, the Java side in ``jvm.djl_side``); the
+A side (the port, our Java helpers on a DJL engine, a notebook in JShell) turns a request into a
+trace and returns it complete: nothing is added to a trace afterwards. A trace is plain data
+(numpy arrays, lists, strings), so the worker's wire format (``sides/wire.py``) carries it, and the
 parity layer only reads traces. Parameters and gradients are keyed by DJL's parameter names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -19,9 +20,56 @@ PREFIXES = ("time traveller", "traveller")
 NUM_PREDS = 50
 
 
-@dataclass
-class StepTrace:
-    """The first training step in full."""
+@dataclass(frozen=True)
+class Feed:
+    """Batches to train on instead of the dataset's (a notebook's recorded loop): every step's input and
+    labels, whether its state is carried from the step before (else it starts fresh), and where epochs begin."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    carried: np.ndarray
+    epoch_starts: list[int]
+
+    def epochs(self) -> list[range]:
+        """The step indices of each epoch."""
+        bounds = [*self.epoch_starts, len(self.xs)]
+        return [range(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One run of a side: the config, the text, the initial weights ("draw your own" when None), what to record."""
+
+    config: RunConfig
+    data: str
+    init: Arrays | None = None
+    #: steps recorded in full (logits, state, gradients, parameters); every step's scalars are always recorded
+    full_steps: int = 1
+    #: the Java side also runs the published bi-LSTM's first forward without the layout fix
+    probe: bool = False
+    #: carry the state as the published loop does (its stopGradient() result dropped) instead of detached
+    discard_stop_gradient: bool = False
+    feed: Feed | None = None
+    #: the port also computes step 1's logits reading DJL's parameters by name in libtorch's layout
+    layout_logits: bool = False
+
+
+@dataclass(frozen=True)
+class Data:
+    """The text and data stages: cleaned lines, tokens, vocabulary, corpus, the offset and the batches."""
+
+    lines: list[str]
+    tokens: list[str]
+    vocab: list[str]
+    corpus: list[int]
+    offset: int
+    batches_x: np.ndarray
+    batches_y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Step:
+    """One training step in full."""
 
     logits: np.ndarray
     state: Arrays
@@ -32,27 +80,65 @@ class StepTrace:
     params_after: Arrays
 
 
-@dataclass
-class Trace:
-    """One side's run, stage by stage."""
+@dataclass(frozen=True)
+class Failure:
+    """A Java exception or a notebook cell that failed: class, message, stack trace, where, and its root cause."""
 
-    lines: list[str]
-    tokens: list[str]
-    vocab: list[str]
-    corpus: list[int]
-    offset: int
-    batches_x: np.ndarray
-    batches_y: np.ndarray
+    java_class: str
+    message: str
+    stack_trace: str = ""
+    where: str = ""  # "cell 3 line 5" for a notebook
+    frames: list[str] = field(default_factory=list)  # "method (origin line N)", innermost first
+
+    def root(self) -> tuple[str, str]:
+        """(class, message) of the innermost 'Caused by' of the stack trace, or of the failure itself."""
+        causes = [ln.strip()[len("Caused by: ") :] for ln in self.stack_trace.splitlines() if "Caused by: " in ln]
+        if not causes:
+            return self.java_class, self.message
+        java_class, _, message = causes[-1].partition(": ")
+        return java_class, message
+
+    def root_cause(self) -> str:
+        java_class, message = self.root()
+        return f"{java_class}: {message}"
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One side's run, complete: data stages, initial weights, steps, epochs, final state, printed lines."""
+
+    side: str
+    environment: dict[str, str]
+    data: Data | None = None
     #: the weights this side drew from the seed by its own code
     init_own: Arrays = field(default_factory=dict)
-    #: the weights training started from (``init_own``, or the other side's, copied exactly)
-    init_params: Arrays = field(default_factory=dict)
-    step1: StepTrace | None = None
-    step_losses: list[float] = field(default_factory=list)
+    #: the weights training started from (``init_own``, or the request's, copied exactly)
+    init: Arrays = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    #: every step: the float32 loss, the gradient norm, and each parameter's squared gradient sum
+    losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+    grad_sq: list[list[float]] = field(default_factory=list)
     perplexities: list[float] = field(default_factory=list)
     speeds: list[float] = field(default_factory=list)
-    final_params: Arrays = field(default_factory=dict)
+    final: Arrays = field(default_factory=dict)
     predictions: dict[str, str] = field(default_factory=dict)
+    #: the notebook's final lines: "perplexity: ..., ... tokens/sec on cpu()" and the two predictions
+    printed: list[str] = field(default_factory=list)
+    #: the published bi-LSTM's first forward (``Request.probe``): None when it ran
+    published_failure: Failure | None = None
+    failure: Failure | None = None
+    deviations: list[str] = field(default_factory=list)
+    #: the port: step 1's logits read in libtorch's layout (``Request.layout_logits``)
+    layout_logits: np.ndarray | None = None
+    #: what the side found beyond the stages (the hand-derived bi-RNN's causal perplexity)
+    findings: list[str] = field(default_factory=list)
+    #: what running the side cost, in seconds and megabytes (a worker's start, its messages)
+    costs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def param_names(self) -> list[str]:
+        return list(self.init)
 
 
 def joined_tokens(tokens: list[list[str]]) -> list[str]:
@@ -65,89 +151,12 @@ def state_arrays(state: list) -> Arrays:
     return {name: np.asarray(s) for name, s in zip(("H", "C"), state)}
 
 
-def python_data(cfg: RunConfig, data: Path, offset: int) -> Trace:
-    """The text and data stages of the PyTorch port, with the dataset offset given."""
-    import torch
-
-    from djl_bridge.dataset import TimeMachineDataset
-    from djl_bridge.text import load_corpus_time_machine, read_time_machine, tokenize
-
-    lines = read_time_machine(data)
-    corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
-    dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=offset)
-    xs, ys = zip(*dataset.batches(torch.device("cpu")))
-    return Trace(
-        list(map(str, lines)),
-        joined_tokens(tokenize(lines, "char")),
-        list(map(str, vocab.idx_to_token)),
-        list(corpus),
-        dataset.offset,
-        torch.stack(xs).numpy(),
-        torch.stack(ys).numpy(),
-    )
+def java_1f(value: float) -> str:
+    """Java's ``%.1f``: the exact binary value rounded HALF_UP."""
+    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def python_run(
-    trace: Trace,
-    cfg: RunConfig,
-    data: Path,
-    init_params: Arrays | None,
-    steps: int,
-    on_epoch: Callable[[int, float, float], None] | None = None,
-    on_init: Callable[[], None] | None = None,
-) -> Trace:
-    """Initialise the port from the seed, then train from ``init_params`` when given; record every stage.
-    ``on_init()`` hears when ``trace.init_params`` is set, before training."""
-    from djl_bridge.dataset import TimeMachineDataset
-    from djl_bridge.device import resolve_device
-    from djl_bridge.params import from_djl, seeded_model, to_djl
-    from djl_bridge.text import load_corpus_time_machine
-    from djl_bridge.training import StepRecord, predict_ch8, train_epoch_ch8
-
-    device = resolve_device(cfg.device)
-    corpus, vocab = load_corpus_time_machine(data, cfg.max_tokens)
-    dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=trace.offset)
-    net = seeded_model(
-        cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary, cfg.port_engine
-    )
-    trace.init_own = to_djl(net)
-    if init_params is not None:
-        from_djl(net, init_params)
-    net.to(device)
-    trace.init_params = to_djl(net)
-    if on_init is not None:
-        on_init()
-
-    def hook(rec: StepRecord) -> None:
-        if len(trace.step_losses) < steps:
-            trace.step_losses.append(float(rec.loss))
-        if trace.step1 is None:
-            trace.step1 = StepTrace(
-                rec.logits.numpy(),
-                state_arrays([s.numpy() for s in rec.state_out]),
-                np.float32(rec.loss),
-                rec.grads_before,
-                np.float64(rec.grad_norm),
-                rec.grads_after,
-                rec.params_after,
-            )
-
-    for epoch in range(cfg.epochs):
-        needs_hook = trace.step1 is None or len(trace.step_losses) < steps
-        ppl, speed = train_epoch_ch8(
-            net,
-            dataset.batches(device),
-            cfg.lr,
-            device,
-            cfg.random_iter,
-            cfg.mode,
-            hook if needs_hook else None,
-            zero_scratch_grads=cfg.port_engine == "mxnet",
-        )
-        trace.perplexities.append(ppl)
-        trace.speeds.append(speed)
-        if on_epoch is not None:
-            on_epoch(epoch + 1, ppl, speed)
-    trace.final_params = to_djl(net)
-    trace.predictions = {p: predict_ch8(p, NUM_PREDS, net, vocab, device) for p in PREFIXES}
-    return trace
+def printed_lines(perplexity: float, speed: float, device: str, predictions: dict[str, str]) -> list[str]:
+    """What trainCh8 prints at the end: the perplexity line (Java's %.1f) and the two predictions."""
+    head = f"perplexity: {java_1f(perplexity)}, {java_1f(speed)} tokens/sec on {device}"
+    return [head, *(predictions[p] for p in PREFIXES)]

@@ -22,8 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -31,9 +30,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from djl_bridge.birnn_hand import BiRnnHand
-from djl_bridge.device import djl_device_name
 from djl_bridge.javanum import java_scalar
-from djl_bridge.models import RNNModelScratch, State
+from djl_bridge.layers import State
+from djl_bridge.models import RNNModelScratch
 from djl_bridge.params import djl_parameters, grads_to_djl, to_djl
 from djl_bridge.text import Vocab
 
@@ -73,11 +72,9 @@ class StopWatch:
 
 @dataclass
 class StepRecord:
-    """One training step, for comparison with the Java side (DJL names and layouts)."""
+    """One training step in full, for comparison with the Java side (DJL names and layouts)."""
 
     step: int
-    x: torch.Tensor
-    y: torch.Tensor
     logits: torch.Tensor
     state_in: list[torch.Tensor] | None
     state_out: list[torch.Tensor]
@@ -88,12 +85,17 @@ class StepRecord:
     params_after: dict[str, np.ndarray]
 
 
-@dataclass
-class TrainResult:
-    perplexities: list[float] = field(default_factory=list)
-    speeds: list[float] = field(default_factory=list)
-    final_line: str = ""
-    predictions: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class Clip:
+    """What clipping measured: the global norm and each parameter's float32 sum of squared gradients."""
+
+    norm: float
+    sq: list[float]
+
+
+StepHook = Callable[[StepRecord], None]
+#: every step: (loss, what clipping measured)
+ScalarHook = Callable[[float, Clip], None]
 
 
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor, mode: str = "parity") -> torch.Tensor:
@@ -105,19 +107,21 @@ def loss_fn(logits: torch.Tensor, labels: torch.Tensor, mode: str = "parity") ->
 
 
 @torch.no_grad()
-def grad_clipping(params: list[torch.Tensor], theta: int, mode: str = "parity") -> float:
-    """Scale all gradients by theta/norm when their global norm exceeds theta; return the norm."""
-    if mode == "fast":
-        return float(nn.utils.clip_grad_norm_(params, theta, foreach=True))
+def grad_clipping(params: list[torch.Tensor], theta: int, mode: str = "parity") -> Clip:
+    """Scale all gradients by theta/norm when their global norm exceeds theta; what was measured."""
     grads = [p.grad for p in params if p.grad is not None]
-    total = 0.0  # Java double, fed float32 sums
-    for g in grads:
-        total += g.pow(java_scalar(2, g)).sum().item()
+    if mode == "fast":
+        sq = [float(torch.linalg.vector_norm(g)) ** 2 for g in grads]
+        return Clip(float(nn.utils.clip_grad_norm_(params, theta, foreach=True)), sq)
+    sq = [g.pow(java_scalar(2, g)).sum().item() for g in grads]  # float32 sums
+    total = 0.0  # Java double, fed the float32 sums
+    for x in sq:
+        total += x
     norm = math.sqrt(total)
     if norm > theta:
         for g in grads:
             g.mul_(java_scalar(theta / norm, g))
-    return norm
+    return Clip(norm, sq)
 
 
 @torch.no_grad()
@@ -146,29 +150,39 @@ def _fast_step(params: list[torch.Tensor], lr: float, zero: bool) -> None:
         torch._foreach_zero_(grads)
 
 
-def _next_state(
-    net: nn.Module, state: State | None, batch: int, device: torch.device, boundary: bool, none: bool
-) -> State | None:
-    """The state a batch starts from: a scratch model's zero state at a boundary, no state when told
-    so (a concise model's fresh start), else the previous batch's, detached."""
-    if boundary:
-        return net.begin_state(batch, device)
-    if none or state is None:
-        return None
-    return [s.detach() for s in state]
-
-
-def _update(params: list[torch.Tensor], lr: float, mode: str, scratch: bool, zero_scratch_grads: bool) -> None:
-    """The notebook's update after clipping: the scratch SGD or DJL's Sgd (parity), or foreach SGD (fast)."""
+def _update(net: nn.Module, params: list[torch.Tensor], lr: float, mode: str, scratch: bool, zero: bool) -> None:
+    """The notebook's update: the scratch SGD (gradients kept unless ``zero``) or DJL's Trainer SGD."""
     if mode == "fast":
-        _fast_step(params, lr, zero=not scratch or zero_scratch_grads)
+        _fast_step(params, lr, zero=not scratch or zero)
     elif scratch:
         sgd(params, lr, 1)
-        if zero_scratch_grads:
+        if zero:
             for p in params:
                 p.grad.zero_()
     else:
         _djl_sgd_step(params, lr)
+
+
+def _start_state(net: nn.Module, state: State | None, X: torch.Tensor, fresh: bool, device) -> State | None:
+    """The state a step starts from: fresh (a scratch model's ``begin_state``, a concise model's none),
+    or the previous step's, detached."""
+    if fresh:
+        return net.begin_state(X.shape[0], device) if _is_scratch(net) else None
+    return [s.detach() for s in state] if state is not None else None
+
+
+def _is_scratch(net: nn.Module) -> bool:
+    return isinstance(net, (BiRnnHand, RNNModelScratch))
+
+
+def _forward_backward(net: nn.Module, X, y, state, fresh: bool, mode: str):
+    """The step's forward and gradients (autograd, or by hand for ``BiRnnHand``): (logits, state, loss)."""
+    if isinstance(net, BiRnnHand):
+        return net.hand_step(X, y, state, fresh, lambda q, t: loss_fn(q, t, mode))
+    y_hat, state = net(X, state)
+    loss = loss_fn(y_hat, y, mode)
+    loss.backward()
+    return y_hat, state, loss
 
 
 def train_epoch_ch8(
@@ -178,61 +192,53 @@ def train_epoch_ch8(
     device: torch.device,
     use_random_iter: bool,
     mode: str = "parity",
-    step_hook: Callable[[StepRecord], None] | None = None,
+    step_hook: StepHook | None = None,
     zero_scratch_grads: bool = False,
+    on_step: ScalarHook | None = None,
     carried: Sequence[bool] | None = None,
 ) -> tuple[float, float]:
     """One epoch; returns (perplexity, tokens/s).
 
-    ``carried`` (one flag per batch, as a recorded loop has them) replaces the rule below: batch
-    ``i`` continues the previous batch's (detached) state when ``carried[i]``, else it begins a fresh
-    one (a scratch model's zero state, a concise model's none).
-
-    ``zero_scratch_grads=False`` follows docs/notebook.md ("Training" 5): on DJL's PyTorch engine nothing zeroes the
-    scratch model's gradients, so they accumulate across batches. The concise model's state is
-    carried (not reset) even with ``use_random_iter``, as in the Java code; the scratch model's
-    is reset per batch then. ``BiRnnHand`` trains like a scratch model, but its step sets
-    every gradient by hand (fresh each batch, so nothing accumulates) instead of ``backward``.
+    State (docs/notebook.md, "Training"): fresh at the epoch's first batch, and at every batch for a
+    scratch model with ``use_random_iter``; otherwise carried, detached. The concise model's state is
+    carried even with ``use_random_iter``, as in the Java code. ``carried`` (a recorded loop's) says
+    it per batch instead. ``zero_scratch_grads=False`` follows DJL's PyTorch engine: nothing zeroes a
+    scratch model's gradients, so they accumulate. ``step_hook`` gets every step in full, ``on_step``
+    every step's loss and clipping figures.
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: expected one of {MODES}")
-    hand = isinstance(net, BiRnnHand)
-    scratch = hand or isinstance(net, RNNModelScratch)
+    scratch = _is_scratch(net)
     params = [p for _, p in djl_parameters(net)]
     watch, metric = StopWatch(), Accumulator(2)
     state: State | None = None
     net.train()
     for step, (X, Y) in enumerate(batches):
         X, Y = X.to(device), Y.to(device)
-        fresh = state is None or use_random_iter if carried is None else not carried[step]
-        from_boundary = scratch and fresh
-        state = _next_state(net, state, X.shape[0], device, from_boundary, fresh and carried is not None)
-        state_in = state
+        fresh = not carried[step] if carried is not None else state is None or (scratch and use_random_iter)
+        state_in = state = _start_state(net, state, X, fresh, device)
         y = Y.T.reshape(-1)
-        if hand:
-            y_hat, state, loss = net.hand_step(X, y, state, from_boundary, lambda q, t: loss_fn(q, t, mode))
-        else:
-            y_hat, state = net(X, state)
-            loss = loss_fn(y_hat, y, mode)
-            loss.backward()
+        y_hat, state, loss = _forward_backward(net, X, y, state, fresh, mode)
         loss_value = loss.item()
         metric.add(np.float32(loss_value) * np.float32(y.numel()), y.numel())
         grads_before = grads_to_djl(net) if step_hook else {}
-        norm = grad_clipping(params, 1, mode)
+        clip = grad_clipping(params, 1, mode)
         grads_after = grads_to_djl(net) if step_hook else {}
-        _update(params, lr, mode, scratch, zero_scratch_grads)
+        _update(net, params, lr, mode, scratch, zero_scratch_grads)
+        if on_step:
+            on_step(loss_value, clip)
         if step_hook:
+            detached = None if state_in is None else [s.detach().cpu() for s in state_in]
+            out = [s.detach().cpu() for s in state]
             step_hook(
                 StepRecord(
                     step,
-                    X.cpu(),
-                    Y.cpu(),
                     y_hat.detach().cpu(),
-                    None if state_in is None else [s.detach().cpu() for s in state_in],
-                    [s.detach().cpu() for s in state],
+                    detached,
+                    out,
                     loss_value,
                     grads_before,
-                    norm,
+                    clip.norm,
                     grads_after,
                     to_djl(net),
                 )
@@ -260,39 +266,3 @@ def predict_ch8(prefix: str, num_preds: int, net: nn.Module, vocab: Vocab, devic
         y, state = step(state)
         outputs.append(int(y.argmax(dim=1).reshape(1)[0]))
     return "".join(vocab.to_tokens(outputs))
-
-
-def java_1f(value: float) -> str:
-    """Java's ``%.1f``: the exact binary value rounded HALF_UP."""
-    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-def train_ch8(
-    net: nn.Module,
-    dataset,
-    vocab: Vocab,
-    lr: float,
-    num_epochs: int,
-    device: torch.device,
-    use_random_iter: bool = False,
-    mode: str = "parity",
-    on_epoch: Callable[[int, float, float], None] | None = None,
-    step_hook: Callable[[StepRecord], None] | None = None,
-    zero_scratch_grads: bool = False,
-) -> TrainResult:
-    """Train ``num_epochs`` (``on_epoch(epoch, perplexity, speed)`` after each); return the
-    curves, the notebook's final line and its two 50-character predictions (nothing printed)."""
-    net.to(device)
-    result = TrainResult()
-    for epoch in range(1, num_epochs + 1):
-        ppl, speed = train_epoch_ch8(
-            net, dataset.batches(device), lr, device, use_random_iter, mode, step_hook, zero_scratch_grads
-        )
-        result.perplexities.append(ppl)
-        result.speeds.append(speed)
-        if on_epoch:
-            on_epoch(epoch, ppl, speed)
-    if result.perplexities:
-        result.final_line = f"perplexity: {java_1f(ppl)}, {java_1f(speed)} tokens/sec on {djl_device_name(device)}"
-    result.predictions = [predict_ch8(p, 50, net, vocab, device) for p in ("time traveller", "traveller")]
-    return result

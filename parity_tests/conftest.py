@@ -32,3 +32,29 @@ def manager(jvm):
     m = jclass("ai.djl.ndarray.NDManager").newBaseManager()
     yield m
     m.close()
+
+
+def _java_trace(cfg, data, engine: str = "pytorch", **request):
+    from djl_bridge.sides import java
+    from djl_bridge.trace import Request
+
+    return java.run(Request(cfg.resolved(), str(data), **request), engine)
+
+
+def _port_trace(cfg, data, **request):
+    from djl_bridge.sides import port
+    from djl_bridge.trace import Request
+
+    return port.run(Request(cfg.resolved(), str(data), **request))
+
+
+@pytest.fixture
+def java_trace():
+    """``java_trace(cfg, data, engine="pytorch", **request)``: our helpers' trace, from a worker process."""
+    return _java_trace
+
+
+@pytest.fixture
+def port_trace():
+    """``port_trace(cfg, data, **request)``: the port's trace."""
+    return _port_trace

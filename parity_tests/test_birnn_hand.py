@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from djl_bridge import gradcheck
 from djl_bridge.birnn_hand import BiRnnHand, causal_perplexity
+from djl_bridge.gradcheck import problems as gc_problems
+from djl_bridge.gradcheck import run as gradcheck
 from djl_bridge.models import build_model
 from djl_bridge.params import init_djl_
-from djl_bridge.training import loss_fn, train_ch8, train_epoch_ch8
+from djl_bridge.training import loss_fn, train_epoch_ch8
 
 ALL_PARAMS = ["U", "W", "b_h", "U_r", "W_r", "b_r", "V", "V_r", "b_q", "h_0", "g_end"]
 
@@ -24,15 +25,13 @@ def _worst(rows, side, check):
 
 
 @pytest.mark.parametrize("side", ["python", "java"])
-def test_hand_gradients_match_autograd_in_float64(side, request):
-    if side == "java":
-        request.getfixturevalue("jvm")
+def test_hand_gradients_match_autograd_in_float64(side):
     rows = gradcheck.run("birnn-hand", seed=1, sides=(side,))
     errors = _worst(rows, side, "hand-vs-autograd")
     assert list(errors) == ALL_PARAMS  # the learned boundaries included
     assert max(errors.values()) <= 1e-10, errors
     fd = _worst(rows, side, "finite-diff")
-    assert list(fd) == ALL_PARAMS and max(fd.values()) <= gradcheck.THRESHOLDS["finite-diff"], fd
+    assert list(fd) == ALL_PARAMS and max(fd.values()) <= gc_problems.THRESHOLDS["finite-diff"], fd
 
 
 def test_a_wrong_gradient_is_caught():
@@ -48,12 +47,12 @@ def test_a_wrong_gradient_is_caught():
         auto = torch.autograd.grad(loss_fn(net.logits_with_autograd(X, net.begin_state(3)), y), net.params)
     net.hand_step(X, y, net.begin_state(3), False, loss_fn)
     errors = {
-        n: gradcheck.relative_error(p.grad.numpy(), a.numpy()) for n, p, a in zip(net.param_names, net.params, auto)
+        n: gc_problems.relative_error(p.grad.numpy(), a.numpy()) for n, p, a in zip(net.param_names, net.params, auto)
     }
     assert errors["h_0"] == 1.0 and max(e for n, e in errors.items() if n != "h_0") < 1e-12
 
 
-def test_gradcheck_of_the_scratch_models_compares_djl_with_pytorch(jvm):
+def test_gradcheck_of_the_scratch_models_compares_djl_with_pytorch():
     rows = gradcheck.run("gru-scratch", sides=("java",))
     cross = _worst(rows, "java", "djl-vs-torch")
     assert len(cross) == 11 and max(cross.values()) <= 1e-10, cross
@@ -79,7 +78,9 @@ def test_training_uses_no_autograd(data_file):
 
 def test_java_training_attaches_no_gradient(data_file, jvm):
     from djl_bridge.config import RunConfig
-    from djl_bridge.jvm.djl_side import java_data, java_run
+    from djl_bridge.jvm.helpers import _input_shape, prepare, train
+    from djl_bridge.jvm.runtime import jclass
+    from djl_bridge.trace import Request
 
     cfg = RunConfig(
         model="birnn-hand",
@@ -90,15 +91,16 @@ def test_java_training_attaches_no_gradient(data_file, jvm):
         epochs=1,
         offset=0,
         learn_boundary=True,
-    )
-    setup, trace = java_data(cfg, data_file)
+    ).resolved()
+    setup = prepare(cfg, data_file)
     try:
-        java_run(setup, trace, cfg, None, 2)
+        jclass("org.djlparity.bridge.Params").initialize(setup.net, setup.manager, _input_shape(cfg))
+        trained = train(setup, Request(cfg, str(data_file), full_steps=2))
         params = setup.net.getParams()
         assert [bool(p.hasGradient()) for p in params] == [False] * len(params)
     finally:
         setup.manager.close()
-    assert trace.step1 is not None and np.isfinite(trace.step_losses).all()
+    assert len(trained.steps) == 2 and np.isfinite(trained.losses).all()
 
 
 def test_backward_chain_sees_the_future_and_the_forward_chain_carries():
@@ -128,21 +130,22 @@ def test_low_training_perplexity_poor_causal_perplexity(data_file):
     dataset = TimeMachineDataset(corpus, 8, 35, offset=0)
     net = build_model("birnn-hand", len(vocab), 32)
     init_djl_(net, torch.Generator().manual_seed(0))
-    result = train_ch8(net, dataset, vocab, 1, 30, torch.device("cpu"))
-    causal = causal_perplexity(net, dataset.batches(torch.device("cpu")))
-    assert result.perplexities[-1] < 5 and causal > 3 * result.perplexities[-1], (result.perplexities[-1], causal)
+    cpu = torch.device("cpu")
+    training = [train_epoch_ch8(net, dataset.batches(cpu), 1, cpu, False)[0] for _ in range(30)][-1]
+    causal = causal_perplexity(net, dataset.batches(cpu))
+    assert training < 5 and causal > 3 * training, (training, causal)
 
 
-def test_compare_report_carries_the_finding(data_file, jvm):
+def test_compare_report_carries_the_finding(data_file):
     from djl_bridge.config import RunConfig
-    from djl_bridge.parity.engine import compare
-    from djl_bridge.parity.report import to_markdown
+    from djl_bridge.flows.compare import compare
+    from djl_bridge.parity.render import to_markdown
 
     cfg = RunConfig(model="birnn-hand", hidden=8, max_tokens=600, batch_size=4, num_steps=10, epochs=1, offset=0)
-    report = compare(cfg, data_file, steps=2)
+    report = compare(cfg, data_file, "pytorch")
     assert report.outcome == "PASS", report.verdict()
     assert len(report.findings) == 1 and "perplexity" in report.findings[0]
-    assert "## Findings" in to_markdown(report) and report.as_json()["findings"] == report.findings
+    assert "## Findings" in to_markdown(report) and report.as_json()["findings"] == list(report.findings)
 
 
 @pytest.mark.parametrize(
@@ -162,12 +165,12 @@ def test_bad_options_exit_2(args, fragment, tmp_path):
 
 
 def test_verdict_fails_on_an_error_above_its_threshold():
-    rows = [gradcheck.Row("java", "hand-vs-autograd", "W", 3e-16), gradcheck.Row("java", "finite-diff", "W", 2e-6)]
+    rows = [gc_problems.Row("java", "hand-vs-autograd", "W", 3e-16), gc_problems.Row("java", "finite-diff", "W", 2e-6)]
     assert not rows[1].ok and gradcheck.verdict(rows).startswith("FAIL: java finite-diff W 2.00e-06")
     assert gradcheck.verdict(rows[:1]).startswith("PASS")
 
 
-def test_gradcheck_command_prints_every_parameter_and_passes(jvm):
+def test_gradcheck_command_prints_every_parameter_and_passes():
     proc = subprocess.run(
         [sys.executable, "-m", "djl_bridge.cli", "gradcheck", "--model", "birnn-hand"],
         capture_output=True,

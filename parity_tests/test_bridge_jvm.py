@@ -72,6 +72,6 @@ def test_python_and_java_each_see_their_own_grad_mode(jvm):
 
     JniUtils = bridge.jclass("ai.djl.pytorch.jni.JniUtils")
     assert torch.is_grad_enabled()
-    with djl_grad_mode():
+    with djl_grad_mode(True):
         assert not JniUtils.isGradMode()
     assert torch.is_grad_enabled()

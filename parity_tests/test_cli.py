@@ -128,6 +128,8 @@ def test_python_and_djl_train_print_the_same_numbers(tmp_path):
 def test_compare_bilstm_as_published_is_incomplete_not_pass(tmp_path):
     proc = run(
         "compare",
+        "--engine",
+        "pytorch",
         "--model",
         "bilstm",
         "--hidden",
@@ -141,15 +143,24 @@ def test_compare_bilstm_as_published_is_incomplete_not_pass(tmp_path):
     )
     assert proc.returncode == 4, proc.stderr[-2000:]
     verdict = proc.stdout.splitlines()[-2]
-    assert verdict.startswith("INCOMPLETE: 13 of 20 stages not compared (init.independent, ")
+    assert verdict.startswith("INCOMPLETE: 16 of 23 stages not compared (init.independent, ")
     assert verdict.endswith("to compare them: --layout-fix") and "PASS" not in proc.stdout
     report = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert report["schema"] == "djl-parity/report/2" and report["outcome"] == "INCOMPLETE"
-    first = report["stages"][0]
-    assert first["stage"] == "java.as_published" and first["cause"] == "djl-bilstm-parameter-layout"
+    assert report["schema"] == "djl-parity/report/3" and report["outcome"] == "INCOMPLETE"
+    failed = report["stages"][6]
+    assert failed["stage"] == "java.run" and failed["cause"] == "djl-bilstm-parameter-layout"
+    assert {s["status"] for s in report["stages"][:6]} == {"identical"}  # the data stages still compared
     assert {s["status"] for s in report["stages"][7:]} == {"not compared"}
     for name in ("report.md", "report.html"):
-        assert "INCOMPLETE: 13 of 20 stages not compared" in (tmp_path / "r" / name).read_text()
+        assert "INCOMPLETE: 16 of 23 stages not compared" in (tmp_path / "r" / name).read_text()
+
+
+def test_every_commands_help_shows_the_defaults_it_applies():
+    """compare compares the notebook as its readers ran it: MXNet, 5 epochs; --help says so."""
+    text = " ".join(run("compare", "--help").stdout.split())
+    assert "[default: mxnet]" in text and "--epochs INTEGER Training epochs. [default: 5]" in text
+    text = " ".join(run("train", "--help").stdout.split())
+    assert "[default: pytorch]" in text and "--epochs INTEGER Training epochs. [default: 500]" in text
 
 
 def test_doctor_json_is_green_here():

@@ -8,34 +8,36 @@ import pytest
 from djl_bridge.config import RunConfig
 
 
-def test_published_bilstm_fails_on_djl_pytorch_engine(data_file, jvm):
-    from djl_bridge.jvm.djl_side import probe_as_published
-
-    failure = probe_as_published(RunConfig(model="bilstm", hidden=8, max_tokens=1200), data_file)
+def test_published_bilstm_fails_on_djl_pytorch_engine(data_file, java_trace):
+    trace = java_trace(RunConfig(model="bilstm", hidden=8, max_tokens=1200, epochs=1), data_file, probe=True)
+    failure = trace.published_failure
     assert failure is not None, "the published bi-LSTM ran: the djl-bilstm-parameter-layout entry no longer holds"
     assert "ai.djl.pytorch.jni.PyTorchLibrary.torchNNLstm" in failure.stack_trace
+    assert trace.failure is not None and trace.failure.root() == failure.root()  # training it fails the same way
 
 
-def test_unidirectional_lstm_runs_as_published(data_file, jvm):
-    from djl_bridge.jvm.djl_side import probe_as_published
-
-    assert probe_as_published(RunConfig(model="deep-lstm", hidden=8, max_tokens=1200), data_file) is None
+def test_unidirectional_lstm_runs_as_published(data_file, java_trace):
+    trace = java_trace(RunConfig(model="deep-lstm", hidden=8, max_tokens=1200, epochs=1), data_file, probe=True)
+    assert trace.published_failure is None and trace.failure is None
 
 
 @pytest.mark.parametrize(
     "model,extra", [("lstm", {}), ("gru", {}), ("rnn-scratch", {}), ("bilstm", {"layout_fix": True})]
 )
-def test_java_training_perplexity_falls(model, extra, data_file, jvm):
-    from djl_bridge.jvm.djl_side import run_djl
+def test_java_training_perplexity_falls(model, extra, data_file):
+    from djl_bridge.sides import java
+    from djl_bridge.trace import Request
 
     seen = []
-    cfg = RunConfig(model=model, hidden=32, max_tokens=2000, epochs=4, offset=0, **extra)
-    result = run_djl(cfg, data_file, lambda e, p, s: seen.append(e))
-    assert seen == [1, 2, 3, 4]
-    assert result.perplexities[-1] < result.perplexities[0]
-    assert result.final_line.startswith("perplexity: ") and result.final_line.endswith("tokens/sec on cpu()")
-    assert all(len(result.predictions[p]) == len(p) + 50 for p in result.predictions)
-    assert ("layout-fix" in " ".join(result.deviations)) == bool(extra)
+    cfg = RunConfig(model=model, hidden=32, max_tokens=2000, epochs=4, offset=0, **extra).resolved()
+    trace = java.run(Request(cfg, str(data_file), full_steps=0), "pytorch", lambda e, p, s: seen.append(e))
+    assert seen == [1, 2, 3, 4] and trace.failure is None
+    assert trace.perplexities[-1] < trace.perplexities[0]
+    assert trace.printed[0].startswith("perplexity: ") and trace.printed[0].endswith("tokens/sec on cpu()")
+    assert all(len(trace.predictions[p]) == len(p) + 50 for p in trace.predictions)
+    assert trace.printed[1:] == [trace.predictions[p] for p in ("time traveller", "traveller")]
+    assert ("layout-fix" in " ".join(trace.deviations)) == bool(extra)
+    assert len(trace.losses) == len(trace.grad_norms) == len(trace.grad_sq) == 4 * len(trace.data.batches_x)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def test_parameters_round_trip_bit_exact_through_the_mapping(model, data_file, j
     import torch
 
     from djl_bridge.jvm import jclass, to_ndarray, to_numpy
-    from djl_bridge.jvm.djl_side import _input_shape, prepare
+    from djl_bridge.jvm.helpers import _input_shape, prepare
     from djl_bridge.models import build_model
     from djl_bridge.params import djl_names, from_djl, to_djl
 

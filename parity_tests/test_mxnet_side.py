@@ -26,10 +26,18 @@ _reports: dict[str, object] = {}
 def _mxnet_compare(model: str, data_file: Path):
     """compare --engine mxnet on a small config, once per model per session."""
     if model not in _reports:
-        from djl_bridge.parity.cross_engine import compare_engine
+        from djl_bridge.flows.compare import compare
 
-        _reports[model] = compare_engine(RunConfig(model=model, **SMALL), data_file, "mxnet")
+        _reports[model] = compare(RunConfig(model=model, **SMALL), data_file, "mxnet")
     return _reports[model]
+
+
+def _run(engine: str, cfg: RunConfig, data_file: Path, on_event, timeout: float):
+    """One worker run of our helpers, hearing every event (the worker's pid among them)."""
+    from djl_bridge.sides.worker import run_worker
+    from djl_bridge.trace import Request
+
+    return run_worker(engine, {"op": "run", "request": Request(cfg.resolved(), str(data_file))}, on_event, timeout)
 
 
 def _stage(report, name: str):
@@ -65,17 +73,16 @@ def test_mxnet_reads_two_layer_weights_in_its_own_flat_layout(data_file):
     assert one.status in (IDENTICAL, WITHIN)  # one layer: the two orders agree
 
 
-def test_mxnet_loss_rounding_and_identical_update_sequence(data_file):
+def test_mxnet_loss_rounding_and_identical_update_sequence(data_file, java_trace):
     """(c) Same logits, different loss bits (MXNet's log_softmax/mean); the same clipping and SGD arithmetic."""
     import torch
 
-    from djl_bridge.sides import worker
     from djl_bridge.training import loss_fn
 
     cfg = RunConfig(model="bilstm", **SMALL).resolved()
-    t = worker.trace("mxnet", replace(cfg, epochs=1), data_file, None, 1).trace
-    s = t.step1
-    y = torch.from_numpy(t.batches_y[0]).T.reshape(-1)
+    t = java_trace(replace(cfg, epochs=1), data_file, "mxnet")
+    s = t.steps[0]
+    y = torch.from_numpy(t.data.batches_y[0]).T.reshape(-1)
     port_loss = np.float32(loss_fn(torch.from_numpy(s.logits), y, "parity").item())
     ulps = abs(int(port_loss.view(np.int32)) - int(np.float32(s.loss).view(np.int32)))
     assert 0 < ulps <= 16, ulps  # the same logits: MXNet's softmax cross-entropy rounds otherwise
@@ -83,20 +90,20 @@ def test_mxnet_loss_rounding_and_identical_update_sequence(data_file):
     for name in s.grads:
         np.testing.assert_array_equal(s.clipped_grads[name], s.grads[name])
     for name in s.grads:  # MXNet's sgd_update (no weight decay, rescale 1) is w - lr*g, as on libtorch
-        expected = (t.init_params[name] - np.float32(cfg.lr) * s.clipped_grads[name]).astype(np.float32)
+        expected = (t.init[name] - np.float32(cfg.lr) * s.clipped_grads[name]).astype(np.float32)
         np.testing.assert_array_equal(s.params_after[name], expected)
 
 
-def test_worker_never_imports_torch_and_parent_never_maps_mxnet(data_file):
-    from djl_bridge.sides import worker
-
-    cfg = RunConfig(model="rnn-scratch", **{**SMALL, "epochs": 1})
-    wt = worker.trace("mxnet", cfg, data_file, None, 2)
-    assert wt.torch_imported is False
-    assert "libmxnet" in wt.stats.native
+@pytest.mark.parametrize("engine,library", [("mxnet", "libmxnet"), ("pytorch", "torch")])
+def test_worker_never_imports_torch_and_parent_never_maps_its_library(engine, library, data_file, java_trace):
+    t = java_trace(RunConfig(model="rnn-scratch", **{**SMALL, "epochs": 1}), data_file, engine)
+    assert t.environment["torch imported in the worker"] == "False"
+    native = t.environment["native library"]
+    assert library in native
     maps = Path("/proc/self/maps").read_text()
-    assert "libmxnet" not in maps
-    assert str(Path(wt.stats.native).parent) not in maps  # nor anything else from MXNet's native folder
+    assert "libmxnet" not in maps  # this process never maps MXNet (its own in-process JVM, if any, runs PyTorch)
+    if engine == "mxnet":
+        assert str(Path(native).parent) not in maps  # nor anything else from MXNet's native folder
 
 
 def test_killing_the_worker_mid_run_is_a_clear_error(data_file):
@@ -113,7 +120,7 @@ def test_killing_the_worker_mid_run_is_a_clear_error(data_file):
     cfg = RunConfig(model="lstm", **{**SMALL, "epochs": 3})
     t0 = time.monotonic()
     with pytest.raises(worker.WorkerFailed, match="was killed by SIGKILL before answering"):
-        worker.trace("mxnet", cfg, data_file, None, 2, timeout=120, on_event=on_event)
+        _run("mxnet", cfg, data_file, on_event, 120)
     assert time.monotonic() - t0 < 120
     with pytest.raises(ProcessLookupError):
         os.kill(pid["worker"], 0)  # reaped, not a zombie
@@ -132,7 +139,7 @@ def test_a_hung_worker_is_stopped_after_the_timeout(data_file):
     cfg = RunConfig(model="lstm", **{**SMALL, "epochs": 1})
     t0 = time.monotonic()
     with pytest.raises(worker.WorkerFailed, match="sent nothing for 5 s"):
-        worker.trace("mxnet", cfg, data_file, None, 2, timeout=5, on_event=on_event)
+        _run("mxnet", cfg, data_file, on_event, 5)
     assert time.monotonic() - t0 < 30
     with pytest.raises(ProcessLookupError):
         os.kill(pid["worker"], 0)
@@ -169,62 +176,53 @@ def test_missing_engine_build_is_exit_3(tmp_path, data_file):
     assert "Traceback" not in proc.stderr
 
 
-def test_discarded_stop_gradient_is_harmless_on_mxnet_and_fatal_on_pytorch(data_file, jvm):
+def test_discarded_stop_gradient_is_harmless_on_mxnet_and_fatal_on_pytorch(data_file, java_trace):
     """(b) The published loop drops stopGradient()'s result: MXNet releases the graph at backward, libtorch keeps it."""
-    from djl_bridge.jvm import JavaError
-    from djl_bridge.jvm.djl_side import java_data, java_run
-    from djl_bridge.sides import worker
-
     cfg = RunConfig(model="lstm", **{**SMALL, "epochs": 2, "max_tokens": 4000}).resolved()  # 3 batches an epoch
-    detached = worker.trace("mxnet", cfg, data_file, None, 6).trace
-    published = worker.trace("mxnet", cfg, data_file, None, 6, discard_stop_gradient=True).trace
-    assert len(published.step_losses) == 6
-    assert published.step_losses == detached.step_losses
-    for name in detached.final_params:
-        np.testing.assert_array_equal(published.final_params[name], detached.final_params[name])
-    setup, trace = java_data(cfg, data_file)
-    try:
-        with pytest.raises(JavaError, match="backward through the graph a second time"):
-            java_run(setup, trace, cfg, None, 6, discard_stop_gradient=True)
-    finally:
-        setup.manager.close()
+    detached = java_trace(cfg, data_file, "mxnet")
+    published = java_trace(cfg, data_file, "mxnet", discard_stop_gradient=True)
+    assert len(published.losses) == 6
+    assert published.losses == detached.losses
+    for name in detached.final:
+        np.testing.assert_array_equal(published.final[name], detached.final[name])
+    on_pytorch = java_trace(cfg, data_file, "pytorch", discard_stop_gradient=True)
+    assert on_pytorch.failure is not None and "backward through the graph a second time" in on_pytorch.failure.message
 
 
-def test_the_envelope_fails_a_run_outside_it_and_names_where(data_file):
+def test_the_envelope_fails_a_run_outside_it_and_names_where(data_file, java_trace, port_trace):
     """The judgement can fail: a loss off at step 2, a parameter off at the end, the wrong layout."""
-    import copy
-
-    from djl_bridge.parity.cross_engine import engine_stages, port_config
-    from djl_bridge.sides import worker
-    from djl_bridge.trace import python_data, python_run
+    from djl_bridge.flows.compare import envelope_of
+    from djl_bridge.parity.verdicts import judge_run
+    from djl_bridge.trace import Request
 
     cfg = RunConfig(model="bilstm", **SMALL).resolved()
-    java = worker.trace("mxnet", cfg, data_file, None, 20).trace
-    python = python_run(
-        python_data(cfg, data_file, java.offset), port_config(cfg, "mxnet"), data_file, java.init_params, 20
-    )
-    assert all(s.passed for s in engine_stages(cfg, java, python, "mxnet"))
+    java = java_trace(cfg, data_file, "mxnet")
+    python = port_trace(cfg.emulating("mxnet"), data_file, init=java.init)
+    envelope, _ = envelope_of(python, Request(cfg.emulating("mxnet"), str(data_file)), lambda _m: None)
+    assert all(s.passed for s in judge_run(java, python, cfg, "mxnet", envelope))
 
-    off = copy.deepcopy(python)
-    off.step_losses[1] += 1e-3
-    off.final_params["02linear_bias"][3] += 1e-3
-    stages = {s.stage: s for s in engine_stages(cfg, java, off, "mxnet")}
-    assert not stages["steps.loss"].passed and stages["steps.loss"].first_bad.startswith("step 2:")
+    losses = list(python.losses)
+    losses[1] += 1e-3
+    final = {k: v.copy() for k, v in python.final.items()}
+    final["02linear_bias"][3] += 1e-3
+    stages = {s.stage: s for s in judge_run(java, replace(python, losses=losses, final=final), cfg, "mxnet", envelope)}
+    assert not stages["steps.loss"].passed and stages["steps.loss"].first_bad == "step 2"
     assert not stages["final.params"].passed and "02linear_bias" in stages["final.params"].first_bad
 
-    scrambled = python_run(python_data(cfg, data_file, java.offset), cfg, data_file, java.init_params, 20)
-    stages = {s.stage: s for s in engine_stages(cfg, java, scrambled, "mxnet")}  # port reading by name
+    scrambled = port_trace(cfg, data_file, init=java.init)  # the port reading DJL's parameters by name
+    stages = {s.stage: s for s in judge_run(java, scrambled, cfg, "mxnet", envelope)}
     assert not stages["step1.logits"].passed
 
 
 def test_pytorch_native_worker_is_bit_identical_to_the_pip_wheel(data_file):
     """DJL's own libtorch 2.7.1 build in a worker against the port on the pip wheel's: every stage identical."""
-    from djl_bridge.parity.cross_engine import compare_engine
+    from djl_bridge.flows.compare import compare
 
-    report = compare_engine(RunConfig(model="lstm", **{**SMALL, "epochs": 2}), data_file, "pytorch-native")
+    report = compare(RunConfig(model="lstm", **{**SMALL, "epochs": 2}), data_file, "pytorch-native")
     assert report.outcome == "PASS", [(s.stage, s.status, s.note) for s in report.stages if not s.passed]
     assert all(s.status == IDENTICAL for s in report.stages), [(s.stage, s.status) for s in report.stages]
-    assert "pytorch" in report.environment["native library"] and ".venv" not in report.environment["native library"]
+    native = report.environment["java: native library"]
+    assert "pytorch" in native and ".venv" not in native
 
 
 def test_port_reads_mxnets_flat_layout_only_where_it_differs():
@@ -232,7 +230,7 @@ def test_port_reads_mxnets_flat_layout_only_where_it_differs():
     import torch
 
     from djl_bridge.models import build_model
-    from djl_bridge.params import djl_parameters, mxnet_flat_weights, seeded_model
+    from djl_bridge.params import djl_parameters, seeded_model
 
     X = torch.randint(0, 29, (4, 5))
     one = seeded_model("bilstm", 29, 8, 1, 0)
@@ -246,7 +244,7 @@ def test_port_reads_mxnets_flat_layout_only_where_it_differs():
     with torch.no_grad():
         for i, (_, p) in enumerate(djl_parameters(two)):
             p.fill_(float(i))  # each DJL parameter holds its own index
-    read = mxnet_flat_weights(two)  # [w_ih, w_hh, b_ih, b_hh] per (layer, direction)
+    read = two.mxnet_flat_weights()  # [w_ih, w_hh, b_ih, b_hh] per (layer, direction)
     names = [n for n, _ in djl_parameters(two)]
     assert torch.all(read[0] == names.index("01rnn_l_0_i2h_WEIGHT"))  # layer 0's weights: in place
     layer1_l_ih = read[8].reshape(-1)
@@ -256,10 +254,10 @@ def test_port_reads_mxnets_flat_layout_only_where_it_differs():
 
 def test_the_wire_format_round_trips_a_trace_exactly(tmp_path):
     from djl_bridge.sides import wire
-    from djl_bridge.trace import StepTrace, Trace
+    from djl_bridge.trace import Data, Failure, Step, Trace
 
     rng = np.random.default_rng(0)
-    step = StepTrace(
+    step = Step(
         rng.random((4, 3), np.float32),
         {"H": np.zeros((2, 1, 3), np.float32)},
         np.float32(1.5),
@@ -268,7 +266,7 @@ def test_the_wire_format_round_trips_a_trace_exactly(tmp_path):
         {"w": np.zeros(5, np.float32)},
         {"w": np.full(5, -0.0, np.float32)},
     )
-    trace = Trace(
+    data = Data(
         ["a b"],
         ["a"],
         ["<unk>", ""],
@@ -276,35 +274,38 @@ def test_the_wire_format_round_trips_a_trace_exactly(tmp_path):
         3,
         np.arange(6, dtype=np.int32).reshape(1, 2, 3),
         np.zeros((1, 2, 0), np.int32),
-        step1=step,
-        step_losses=[1.0],
+    )
+    trace = Trace(
+        "djl:mxnet",
+        {"k": "v"},
+        data,
+        steps=[step],
+        losses=[1.0],
+        grad_sq=[[0.5, 0.25]],
         perplexities=[2.0],
         predictions={"p": "q"},
+        failure=Failure("X", "m", "trace"),
     )
     wire.write(tmp_path, "m", {"trace": trace})
-    back = wire.rebuild(Trace, wire.read(tmp_path, "m")["trace"], {"step1": StepTrace})
-    assert back.vocab == ["<unk>", ""] and back.offset == 3 and back.predictions == {"p": "q"}
-    assert back.batches_x.dtype == np.int32 and back.batches_y.shape == (1, 2, 0)
-    assert back.step1.loss.shape == () and back.step1.loss.dtype == np.float32 and back.step1.loss == 1.5
-    assert back.step1.grad_norm.dtype == np.float64
-    np.testing.assert_array_equal(back.step1.logits, step.logits)
-    assert np.signbit(back.step1.params_after["w"]).all()  # bytes, not values: -0.0 stays -0.0
+    back = wire.rebuild(Trace, wire.read(tmp_path, "m")["trace"])
+    assert back.data.vocab == ["<unk>", ""] and back.data.offset == 3 and back.predictions == {"p": "q"}
+    assert back.data.batches_x.dtype == np.int32 and back.data.batches_y.shape == (1, 2, 0)
+    s = back.steps[0]
+    assert s.loss.shape == () and s.loss.dtype == np.float32 and s.loss == 1.5
+    assert (
+        s.grad_norm.dtype == np.float64 and back.grad_sq == [[0.5, 0.25]] and back.failure == Failure("X", "m", "trace")
+    )
+    np.testing.assert_array_equal(s.logits, step.logits)
+    assert np.signbit(s.params_after["w"]).all()  # bytes, not values: -0.0 stays -0.0
 
 
-def test_mxnet_overwrites_scratch_gradients_where_pytorch_accumulates(data_file):
+def test_mxnet_overwrites_scratch_gradients_where_pytorch_accumulates(data_file, java_trace, port_trace):
     """(d) MXNet writes each backward's gradients (grad_req write); DJL's PyTorch engine adds them up."""
-    from djl_bridge.parity.cross_engine import port_config
-    from djl_bridge.sides import worker
-    from djl_bridge.trace import python_data, python_run
-
     cfg = RunConfig(model="rnn-scratch", **SMALL).resolved()  # one batch an epoch: step 2 is epoch 2's
-    java = worker.trace("mxnet", cfg, data_file, None, 3).trace
-
-    def port(port_cfg):
-        return python_run(python_data(cfg, data_file, java.offset), port_cfg, data_file, java.init_params, 3)
-
-    overwrite, accumulate = port(port_config(cfg, "mxnet")), port(cfg)
-    assert overwrite.step_losses[0] == accumulate.step_losses[0]  # the first step cannot tell them apart
-    near = abs(java.step_losses[2] - overwrite.step_losses[2])
-    far = abs(java.step_losses[2] - accumulate.step_losses[2])
+    java = java_trace(cfg, data_file, "mxnet")
+    overwrite = port_trace(cfg.emulating("mxnet"), data_file, init=java.init)
+    accumulate = port_trace(cfg, data_file, init=java.init)
+    assert overwrite.losses[0] == accumulate.losses[0]  # the first step cannot tell them apart
+    near = abs(java.losses[2] - overwrite.losses[2])
+    far = abs(java.losses[2] - accumulate.losses[2])
     assert near < 1e-4 < far, (near, far)

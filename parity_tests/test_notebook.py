@@ -32,17 +32,17 @@ def cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
 
 
-# ---- the plan: cells, magics, stand-ins, patches (no JVM) ----
+# ---- the plan: cells, magics, patches (no JVM but Maven's cache) ----
 
 
-def test_plan_resolves_loads_beside_the_notebook_and_stands_in_for_plotting():
+def test_plan_resolves_loads_beside_the_notebook_and_loads_plotting_from_maven():
     plan = build_plan(BOOK / "lstm-small.ipynb")
     origins = [u.origin for u in plan.units]
     assert plan.cells == 4  # markdown cells are not counted
-    assert "../utils/timemachine/TimeMachine.java" in origins
-    assert "../utils/Animator.java (stand-in)" in origins and "../utils/plot-utils.jsh (stand-in)" in origins
-    stand_in = next(u for u in plan.units if u.origin == "../utils/Animator.java (stand-in)")
-    assert stand_in.text == "import org.djlparity.notebook.standins.Animator;"
+    assert "../utils/timemachine/TimeMachine.java" in origins and "../utils/Animator.java" in origins
+    assert "../utils/plot-utils.ipynb cell 2" in origins  # its %%loadFromPOM cell 1 is a dependency, not code
+    assert [str(d) for d in plan.dependencies] == ["tech.tablesaw:tablesaw-jsplot:0.38.1"]
+    assert any(j.endswith("tablesaw-jsplot-0.38.1.jar") for j in plan.classpath.jars)
     assert [str(m) for m in plan.maven] == [
         "ai.djl:api:0.35.1",
         "ai.djl.pytorch:pytorch-engine:0.35.1",
@@ -52,16 +52,9 @@ def test_plan_resolves_loads_beside_the_notebook_and_stands_in_for_plotting():
     assert (last.cell, last.origin, last.first_line) == (4, "cell 4", 1)
 
 
-@pytest.mark.parametrize(
-    "name,message",
-    [
-        ("bad-load.ipynb", "cell 1 line 2: %load ../utils/NoSuchHelper.java: no such file"),
-        ("bad-maven.ipynb", "cell 1 line 2: %maven com.example:no-such-artifact:1.0: djl-parity cannot supply"),
-    ],
-)
-def test_bad_magic_names_the_cell(name, message):
-    with pytest.raises(NotebookError, match=re.escape(message)):
-        build_plan(BOOK / name)
+def test_bad_magic_names_the_cell():
+    with pytest.raises(NotebookError, match=re.escape("cell 1 line 2: %load ../utils/NoSuchHelper.java: no such file")):
+        build_plan(BOOK / "bad-load.ipynb")
 
 
 def test_cell_files_split_on_percent_markers_and_unknown_magics_are_errors(tmp_path):
@@ -71,8 +64,8 @@ def test_cell_files_split_on_percent_markers_and_unknown_magics_are_errors(tmp_p
     with pytest.raises(NotebookError, match=r"cell 3 line 1: magic %classpath is not supported"):
         build_plan(f)
     nb = tmp_path / "pom.ipynb"
-    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["%%loadFromPOM\n", "<dependency/>"]}]}))
-    with pytest.raises(NotebookError, match=r"cell 1: cell magic %%loadFromPOM is not supported"):
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["%%html\n", "<b>bold</b>"]}]}))
+    with pytest.raises(NotebookError, match=r"cell 1: cell magic %%html is not supported"):
         build_plan(nb)
 
 
@@ -142,7 +135,7 @@ def test_known_failures_need_the_registered_signature_and_the_cause_line():
 
 
 def test_cells_run_in_the_bridges_jvm_on_the_calling_thread(jvm, data_file, tmp_path):
-    from djl_bridge.sides.notebook import execute
+    from djl_bridge.notebook.executor import execute
 
     f = tmp_path / "cells.jsh"
     f.write_text(
@@ -166,7 +159,7 @@ def test_cells_run_in_the_bridges_jvm_on_the_calling_thread(jvm, data_file, tmp_
 
 
 def test_a_failure_in_loaded_code_is_located_in_its_file(jvm, data_file, tmp_path):
-    from djl_bridge.sides.notebook import execute
+    from djl_bridge.notebook.executor import execute
 
     (tmp_path / "Helper.java").write_text(
         "class Helper {\n    static int pick(int[] xs, int i) {\n        return xs[i];\n    }\n}\n"
@@ -191,7 +184,7 @@ def test_notebook_runs_and_matches_the_port_bit_for_bit(tmp_path):
     out = cli(str(BOOK / "lstm-small.ipynb"), "--epochs", "10", "--out", str(tmp_path / "o"))
     assert out.returncode == 0, out.stderr[-2000:]
     assert re.search(r"^perplexity: \d+\.\d, [\d.]+ tokens/sec on cpu\(\)$", out.stdout, re.M)
-    assert "replaced by djl-parity's recording Animator" in out.stderr
+    assert "note: Maven resolved tech.tablesaw:tablesaw-jsplot:0.38.1: tech.tablesaw:tablesaw-jsplot" in out.stderr
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     status = {s["stage"]: s["status"] for s in report["stages"]}
     assert status == {
@@ -212,6 +205,7 @@ def test_notebook_runs_and_matches_the_port_bit_for_bit(tmp_path):
     assert report["config"]["initial weights"].startswith("reconstructed")
     nb = json.loads((tmp_path / "o" / "notebook.json").read_text())
     assert [p["epoch"] for p in nb["animator"]] == [10.0] and (tmp_path / "o" / "perplexity.png").is_file()
+    assert [(f["file"], f["shown"]) for f in nb["figures"]] == [("figure-4-1.png", "display")]  # the animator's
 
 
 def test_published_bilstm_failure_is_named_and_the_patch_makes_it_run(tmp_path):
@@ -244,7 +238,6 @@ def test_published_bilstm_failure_is_named_and_the_patch_makes_it_run(tmp_path):
     "name,message",
     [
         ("bad-load.ipynb", "cell 1 line 2: %load ../utils/NoSuchHelper.java: no such file"),
-        ("bad-maven.ipynb", "cell 1 line 2: %maven com.example:no-such-artifact:1.0"),
         ("bad-syntax.ipynb", "cell 2 line 2 does not compile: illegal start of expression"),
     ],
 )
@@ -283,7 +276,7 @@ def test_the_books_cells_from_the_seed_run_on_our_helpers(tmp_path):
 
 def test_without_the_initial_weights_the_comparison_is_a_named_distribution_check(jvm, data_file):
     from djl_bridge.notebook.compare import compare_run
-    from djl_bridge.sides.notebook import execute, observe
+    from djl_bridge.notebook.executor import execute, observe
 
     run = execute(build_plan(BOOK / "lstm-small.ipynb"), data_file, 10, 0)  # no hook: no generator state
     try:
@@ -329,8 +322,8 @@ for (int batch = 0; batch < 2; batch++) {
 
 def test_discarded_stop_gradient_fails_on_the_pytorch_engine_and_the_patch_fixes_it(jvm, data_file, tmp_path):
     """The published loop's pattern on real DJL: the carried state stays attached, batch 2's backward fails."""
+    from djl_bridge.notebook.executor import execute
     from djl_bridge.notebook.session import diagnose_failure
-    from djl_bridge.sides.notebook import execute
 
     f = tmp_path / "loop.jsh"
     f.write_text(STATE_LOOP)
@@ -370,8 +363,8 @@ NDList out = rnnLayer.forward(new ParameterStore(manager, false), input, false);
 
 def test_rnn_without_activation_fails_on_the_pytorch_engine_and_the_patch_fixes_it(jvm, data_file, tmp_path):
     """The RNN notebook's layer as published: no activation; the engine fails at the first forward."""
+    from djl_bridge.notebook.executor import execute
     from djl_bridge.notebook.session import diagnose_failure
-    from djl_bridge.sides.notebook import execute
 
     f = tmp_path / "rnn.jsh"
     f.write_text(RNN_CELLS)

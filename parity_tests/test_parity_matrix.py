@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from djl_bridge.config import RunConfig
+from djl_bridge.flows.compare import compare
 from djl_bridge.parity.compare import IDENTICAL
-from djl_bridge.parity.engine import RUN_STAGES, compare
+from djl_bridge.parity.stages import STAGES
+
+RUN_STAGES = {s.name for s in STAGES}
 
 SMALL = dict(hidden=16, max_tokens=1500, batch_size=8, num_steps=35, epochs=2, lr=1)
 MATRIX = [
@@ -34,31 +37,33 @@ def _id(params: dict) -> str:
 
 @pytest.mark.parametrize("params", MATRIX, ids=_id)
 @pytest.mark.parametrize("init", ["java", "python"])
-def test_every_stage_is_bit_identical_in_parity_mode(params, init, data_file, jvm):
+def test_every_stage_is_bit_identical_in_parity_mode(params, init, data_file):
     cfg = RunConfig(**{**SMALL, **params, "offset": 3})
-    report = compare(cfg, data_file, init=init, steps=6)
+    report = compare(cfg, data_file, "pytorch", init=init, full_steps=2)
     verdicts = {s.stage: s.status for s in report.stages}
-    assert set(RUN_STAGES) <= set(verdicts)
+    assert set(verdicts) >= RUN_STAGES
     not_identical = {k: v for k, v in verdicts.items() if v != IDENTICAL and k != "java.as_published"}
     detail = [(s.stage, s.status, s.first_bad, s.max_ulp, s.max_abs) for s in report.stages if s.status != IDENTICAL]
     assert not not_identical, (report.verdict(), detail)
     assert report.outcome == "PASS"
-    assert len(report.java_step_loss) == 6 and report.java_step_loss == report.python_step_loss
+    losses = report.series["step_loss"]
+    assert len(losses["java"]) == 2 * 5 and losses["java"] == losses["python"]  # every step of 2 epochs
 
 
-def test_notebook_config_is_bit_identical_for_a_few_epochs(data_file, jvm):
+def test_notebook_config_is_bit_identical_for_a_few_epochs(data_file):
     cfg = RunConfig(model="bilstm", epochs=2, layout_fix=True)  # the notebook cell, fewer epochs
-    report = compare(cfg, data_file, init="java", steps=10)
+    report = compare(cfg, data_file, "pytorch", init="java")
     assert report.config["hidden"] == 256 and report.config["layers"] == 2 and report.config["batch_size"] == 32
     statuses = {s.stage: s.status for s in report.stages}
     assert statuses.pop("java.as_published") == "explained"
     assert set(statuses.values()) == {IDENTICAL}, report.verdict()
-    assert report.java_ppl == report.python_ppl and report.java_ppl[-1] < report.java_ppl[0]
+    ppl = report.series["perplexity"]
+    assert ppl["java"] == ppl["python"] and ppl["java"][-1] < ppl["java"][0]
 
 
-def test_fast_mode_is_within_tolerance_and_explained(data_file, jvm):
+def test_fast_mode_is_within_tolerance_and_explained(data_file):
     cfg = RunConfig(model="lstm", hidden=16, max_tokens=1500, batch_size=8, epochs=2, offset=0, mode="fast")
-    report = compare(cfg, data_file, init="java", steps=6)
+    report = compare(cfg, data_file, "pytorch", init="java")
     by_stage = {s.stage: s for s in report.stages}
     assert report.outcome == "PASS", report.verdict()
     for name in ("lines", "vocab", "corpus", "batches.x", "init.independent", "init.transfer"):

@@ -99,14 +99,14 @@ def _stage(status: str) -> StageResult:
     ],
 )
 def test_outcome_is_pass_only_when_every_stage_was_compared(statuses, outcome, code):
-    report = Report({}, "java", [_stage(s) for s in statuses], {})
+    report = Report("t", {}, "", tuple(_stage(s) for s in statuses), {})
     assert report.outcome == outcome and report.exit_code == code
     assert report.verdict().startswith(outcome) and report.as_json()["outcome"] == outcome
 
 
 def test_incomplete_headline_names_the_stages_why_and_the_flag():
     stages = [_stage(IDENTICAL), not_compared("step1.loss", "parity", "Java cannot train it", "--layout-fix")]
-    verdict = Report({}, "java", stages, {}).verdict()
+    verdict = Report("t", {}, "", tuple(stages), {}).verdict()
     assert verdict == (
         "INCOMPLETE: 1 of 2 stages not compared (step1.loss): Java cannot train it; to compare them: --layout-fix"
     )
@@ -130,32 +130,30 @@ def test_a_difference_no_cause_explains_fails():
     assert result.status == FAILED and result.cause is None
 
 
-def test_data_stages_identical(data_file, jvm):
-    """Java draws its offset from an unseeded java.util.Random; read back, the Python side matches it."""
-    from djl_bridge.jvm.djl_side import java_data
-    from djl_bridge.trace import python_data
+def test_data_stages_identical(data_file, java_trace):
+    """Java draws its offset from an unseeded java.util.Random; given it, the Python side matches it."""
+    from djl_bridge.sides.port import port_data
 
-    cfg = RunConfig(model="lstm", max_tokens=3000, batch_size=4, num_steps=7).resolved()
-    setup, java = java_data(cfg, data_file)
-    setup.manager.close()
+    cfg = RunConfig(model="lstm", max_tokens=3000, batch_size=4, num_steps=7, epochs=1).resolved()
+    java = java_trace(cfg, data_file, full_steps=0).data
     assert 0 <= java.offset < 7
-    python = python_data(cfg, data_file, java.offset)
+    python = port_data(cfg, data_file, java.offset)
     assert java.lines == python.lines and java.tokens == python.tokens
     assert java.vocab == python.vocab and java.corpus == python.corpus
     np.testing.assert_array_equal(java.batches_x, python.batches_x)
     np.testing.assert_array_equal(java.batches_y, python.batches_y)
-    other = python_data(cfg, data_file, (java.offset + 1) % 7)
+    other = port_data(cfg, data_file, (java.offset + 1) % 7)
     assert not np.array_equal(other.batches_x, java.batches_x)
 
 
-def test_speed_is_reported_not_compared(data_file, jvm, tmp_path):
-    from djl_bridge.parity.engine import compare
-    from djl_bridge.parity.report import write_report
+def test_speed_is_reported_not_compared(data_file, tmp_path):
+    from djl_bridge.flows.compare import compare
+    from djl_bridge.parity.render import write_report
 
     cfg = RunConfig(model="rnn", hidden=8, max_tokens=1200, batch_size=8, epochs=1, offset=1)
-    report = compare(cfg, data_file, steps=2)
+    report = compare(cfg, data_file, "pytorch")
     assert not any("speed" in s.stage for s in report.stages)
-    assert "java tokens/s (last epoch)" in report.environment
+    assert "java: tokens/s (last epoch)" in report.environment and "java: worker_start_s" in report.environment
     assert report.outcome == "PASS", report.verdict()
     write_report(report, tmp_path / "r")
     write_report(report, tmp_path / "r")  # an earlier run's folder (its marker) is replaced whole

@@ -6,7 +6,8 @@ import torch
 
 from djl_bridge.config import MODELS as MODEL_NAMES
 from djl_bridge.device import djl_device_name, resolve_device
-from djl_bridge.models import RNNModelScratch, build_model, one_hot_time_major
+from djl_bridge.layers import one_hot_time_major
+from djl_bridge.models import RNNModelScratch, build_model
 from djl_bridge.params import djl_names, from_djl, grads_to_djl, init_djl_, to_djl
 
 V, H = 7, 4

@@ -11,14 +11,13 @@ from djl_bridge.models import build_model
 from djl_bridge.params import djl_names, init_djl_
 from djl_bridge.plots import plot_perplexity
 from djl_bridge.text import load_corpus_time_machine
+from djl_bridge.trace import java_1f
 from djl_bridge.training import (
     Accumulator,
     _djl_sgd_step,
     grad_clipping,
-    java_1f,
     loss_fn,
     sgd,
-    train_ch8,
     train_epoch_ch8,
 )
 
@@ -41,14 +40,15 @@ def _params_with_grads(*grads):
 @pytest.mark.parametrize("mode", ["parity", "fast"])
 def test_clipping_norm_5_to_1(mode):
     params = _params_with_grads([3.0, 0.0], [4.0])
-    assert grad_clipping(params, 1, mode) == pytest.approx(5.0)
+    clip = grad_clipping(params, 1, mode)
+    assert clip.norm == pytest.approx(5.0) and clip.sq == pytest.approx([9.0, 16.0], rel=1e-6)
     assert params[0].grad.tolist() == pytest.approx([0.6, 0.0], rel=1e-5)
     assert params[1].grad.tolist() == pytest.approx([0.8], rel=1e-5)
 
 
 def test_clipping_below_theta_untouched():
     params = _params_with_grads([0.6], [0.0])
-    assert grad_clipping(params, 1) == pytest.approx(0.6)
+    assert grad_clipping(params, 1).norm == pytest.approx(0.6)
     assert params[0].grad.tolist() == [pytest.approx(0.6)]
 
 
@@ -109,14 +109,18 @@ def _model(name, vocab, hidden=32, layers=1):
     return net
 
 
-def test_short_training_run(small, tmp_path):
-    dataset, vocab = small
-    net = _model("bilstm", vocab)
-    result = train_ch8(net, dataset, vocab, 1, 6, torch.device("cpu"))
-    ppl = result.perplexities
+def test_short_training_run(data_file, tmp_path):
+    from djl_bridge.config import RunConfig
+    from djl_bridge.sides.port import run
+    from djl_bridge.trace import Request
+
+    cfg = RunConfig(model="bilstm", hidden=32, max_tokens=2000, batch_size=8, epochs=6, offset=3, device="cpu")
+    trace = run(Request(cfg.resolved(), str(data_file), full_steps=1))
+    ppl = trace.perplexities
     assert ppl[-1] < ppl[0] < 30 and len(ppl) == 6
-    assert result.final_line.startswith("perplexity: ") and result.final_line.endswith("on cpu()")
-    first, second = result.predictions
+    assert trace.printed[0].startswith("perplexity: ") and trace.printed[0].endswith("on cpu()")
+    assert len(trace.losses) == len(trace.grad_norms) == 6 * len(trace.data.batches_x) and len(trace.steps) == 1
+    first, second = trace.printed[1:]
     assert first.startswith("time traveller") and len(first) == 14 + 50
     assert second.startswith("traveller") and len(second) == 9 + 50
     plot_perplexity(list(range(1, 7)), {"port": ppl}, tmp_path / "ppl.png")
@@ -167,9 +171,14 @@ def test_fast_and_parity_agree(small):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("mode", ["parity", "fast"])
-def test_cuda_training(small, mode):
-    dataset, vocab = small
-    net = _model("bilstm", vocab)
-    result = train_ch8(net, dataset, vocab, 1, 3, torch.device("cuda"), mode=mode)
-    assert result.perplexities[-1] < result.perplexities[0]
-    assert result.final_line.endswith("on gpu(0)")
+def test_cuda_training(data_file, mode):
+    from djl_bridge.config import RunConfig
+    from djl_bridge.sides.port import run
+    from djl_bridge.trace import Request
+
+    cfg = RunConfig(
+        model="bilstm", hidden=32, max_tokens=2000, batch_size=8, epochs=3, offset=3, device="cuda", mode=mode
+    )
+    trace = run(Request(cfg.resolved(), str(data_file)))
+    assert trace.perplexities[-1] < trace.perplexities[0]
+    assert trace.printed[0].endswith("on gpu(0)")

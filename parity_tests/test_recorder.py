@@ -54,15 +54,13 @@ def _plan(notebook: Path, patches: list[str]):
 def run_here(
     notebook: Path, patches: list[str], data_file: Path, record: bool = True, epochs: int = EPOCHS, heard=None
 ) -> Ran:
-    """The notebook on DJL's PyTorch engine in this process (recording on or off), the generator
-    state captured before each training call (``notebook/compare.py``); ``heard`` gets what it prints."""
-    from djl_bridge.notebook.compare import capture_generator
-    from djl_bridge.sides.notebook import execute, observe
+    """The notebook on DJL's PyTorch engine in this process (recording on or off); ``heard`` gets what it prints."""
+    from djl_bridge.notebook.executor import execute, observe
 
     if record:
         recorded.record(FULL)
     try:
-        run = execute(_plan(notebook, patches), data_file, epochs, SEED, capture_generator, heard)
+        run = execute(_plan(notebook, patches), data_file, epochs, SEED, None, heard)
         try:
             assert run.failure is None, run.failure.one_line()
             observe(run)
@@ -76,8 +74,8 @@ def run_here(
 def run_worker(notebook: Path, patches: list[str], data_file: Path, record: bool = True, heard=None) -> Ran:
     """The notebook in an MXNet worker, reseeded and replayed by our helpers as ``djl-parity notebook`` does;
     ``heard`` gets what it prints."""
+    from djl_bridge.notebook.executor import from_message
     from djl_bridge.sides import worker
-    from djl_bridge.sides.notebook import from_message
 
     request = dict(notebook=str(notebook), utils=str(UTILS), patches=patches, data=str(data_file), epochs=EPOCHS)
     request |= dict(seed=SEED, compare=True) | (dict(record=FULL) if record else {})
@@ -276,8 +274,8 @@ def test_models_built_before_stay_out_and_two_models_in_one_snippet_are_two_loop
 def test_a_failing_backward_is_reported_as_before_and_ends_the_recording(jvm, data_file):
     """The book's loop unpatched on DJL's PyTorch engine: step 2's backward raises; the recorder lets the
     exception through unchanged and keeps the one step that ran."""
+    from djl_bridge.notebook.executor import execute
     from djl_bridge.notebook.session import diagnose_failure
-    from djl_bridge.sides.notebook import execute
 
     recorded.record(FULL)
     try:
@@ -318,7 +316,7 @@ def test_on_mxnet_a_jvm_without_the_agent_computes_the_same(runs, data_file):
 def _training_speed(data_file: Path, record: bool, epochs: int) -> tuple[float, float]:
     """lstm-small's training snippet: tokens per second, and per CPU second of this process (both JVM
     and Python; robust to other processes' load)."""
-    from djl_bridge.sides.notebook import execute, observe
+    from djl_bridge.notebook.executor import execute, observe
 
     marks = []
 

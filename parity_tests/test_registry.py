@@ -11,13 +11,14 @@ import pytest
 
 from djl_bridge.config import RunConfig
 from djl_bridge.parity.compare import EXPLAINED, FAILED, compare_stage
-from djl_bridge.parity.cross_engine import ENGINE_STAGES
 from djl_bridge.parity.divergences import REGISTRY, by_name, failure_cause
-from djl_bridge.parity.engine import RUN_STAGES
-from djl_bridge.parity.tolerances import DATA_STAGES
+from djl_bridge.parity.stages import SPECIAL
+from djl_bridge.parity.stages import STAGES as TABLE
+from djl_bridge.parity.verdicts import as_published, failure_stage
+from djl_bridge.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = {"java.as_published", "java.run", *DATA_STAGES, *RUN_STAGES, *ENGINE_STAGES}
+STAGES = {*SPECIAL, *(s.name for s in TABLE)}
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=lambda d: d.name)
@@ -46,74 +47,73 @@ def test_a_bound_covers_only_its_own_stages():
     assert result.status == FAILED and result.cause is None
 
 
-def test_the_published_failure_matches_its_signature(data_file, jvm):
-    from djl_bridge.jvm.djl_side import probe_as_published
-    from djl_bridge.parity.engine import _as_published_stage
-
-    failure = probe_as_published(RunConfig(model="bilstm", hidden=8, max_tokens=1200), data_file)
+def test_the_published_failure_matches_its_signature(data_file, java_trace):
+    trace = java_trace(RunConfig(model="bilstm", hidden=8, max_tokens=1200, epochs=1), data_file, probe=True)
+    failure = trace.published_failure
     assert failure_cause(*failure.root(), failure.stack_trace) is by_name("djl-bilstm-parameter-layout")
-    stage = _as_published_stage(failure, "parity")
+    stage = as_published(trace, "parity")
     assert stage.status == EXPLAINED and "must match the size of tensor b" in stage.note
+    assert stage.remedy == "--layout-fix"
 
 
 def test_a_java_failure_with_another_symptom_is_failed_with_its_real_message(manager):
     """Same exception class, another op and message: the layout entry must not explain it."""
     from djl_bridge.jvm import JavaError, java_call, jclass
-    from djl_bridge.parity.engine import _as_published_stage
+    from djl_bridge.jvm.helpers import failure_of
 
     Shape = jclass("ai.djl.ndarray.types.Shape")
     with pytest.raises(JavaError) as info, java_call():
         manager.ones(Shape(2, 3)).matMul(manager.ones(Shape(2, 3)))
-    assert info.value.root()[0] == "ai.djl.engine.EngineException"
-    assert failure_cause(*info.value.root(), info.value.stack_trace) is None
-    stage = _as_published_stage(info.value, "parity")
+    failure = failure_of(info.value)
+    assert failure.root()[0] == "ai.djl.engine.EngineException"
+    assert failure_cause(*failure.root(), failure.stack_trace) is None
+    stage = as_published(Trace("djl:pytorch", {}, published_failure=failure), "parity")
     assert stage.status == FAILED and stage.cause is None
     assert "no registered cause matches" in stage.note and "mat1 and mat2" in stage.note
 
 
-def test_independent_init_is_compared_not_copied(data_file, jvm):
+def test_independent_init_is_compared_not_copied(data_file, java_trace, port_trace):
     """init.independent: each side draws its own weights from the seed; another seed on one side is caught."""
-    from djl_bridge.jvm.djl_side import java_data, java_run
-    from djl_bridge.trace import python_data, python_run
-
-    cfg = RunConfig(model="gru", hidden=8, max_tokens=1200, batch_size=4, num_steps=5, epochs=1, offset=0).resolved()
-    setup, java = java_data(cfg, data_file)
-    try:
-        java_run(setup, java, cfg, None, 1)
-    finally:
-        setup.manager.close()
-    same = python_run(python_data(cfg, data_file, 0), cfg, data_file, java.init_params, 1)
-    other = python_run(python_data(cfg, data_file, 0), replace(cfg, seed=1), data_file, java.init_params, 1)
+    cfg = RunConfig(model="gru", hidden=8, max_tokens=1200, batch_size=4, num_steps=5, epochs=1, offset=0)
+    java = java_trace(cfg, data_file)
+    same = port_trace(cfg, data_file, init=java.init)
+    other = port_trace(replace(cfg, seed=1), data_file, init=java.init)
     assert compare_stage("init.independent", java.init_own, same.init_own, "parity").status == "identical"
     assert compare_stage("init.independent", java.init_own, other.init_own, "parity").status == FAILED
     # the copy itself is exact whatever the seed
-    assert compare_stage("init.transfer", java.init_params, other.init_params, "parity").status == "identical"
+    assert compare_stage("init.transfer", java.init, other.init, "parity").status == "identical"
 
 
 def test_a_java_failure_during_training_is_a_failed_stage_and_exit_1(manager):
     from djl_bridge.jvm import JavaError, java_call, jclass
+    from djl_bridge.jvm.helpers import failure_of
     from djl_bridge.parity.compare import not_compared
-    from djl_bridge.parity.engine import _java_failure_stage
     from djl_bridge.parity.report import Report
 
     with pytest.raises(JavaError) as info, java_call():
         manager.ones(jclass("ai.djl.ndarray.types.Shape")(2, 3)).reshape(7)
-    stage = _java_failure_stage(info.value, "parity")
+    stage = failure_stage("java.run", failure_of(info.value), "parity", "runs")
     assert stage.stage == "java.run" and stage.status == FAILED and info.value.root_cause()[:60] in stage.note
-    report = Report({}, "java", [stage, not_compared("final.params", "parity", "the Java side failed", "")], {})
+    stages = (stage, not_compared("final.params", "parity", "the Java side failed", ""))
+    report = Report("t", {}, "", stages, {})
     assert report.outcome == "FAIL" and report.exit_code == 1
 
 
 def test_python_initialising_first_leaves_djl_generator_alone(data_file, jvm):
-    """Both sides share libtorch's global generator: the port's init must not consume DJL's draws."""
-    from djl_bridge.jvm.djl_side import java_data, java_run
-    from djl_bridge.trace import python_data, python_run
+    """In one process both share libtorch's global generator (the bridge in-process, as the tests use it): the
+    port's init must not consume DJL's draws."""
+    from djl_bridge.jvm.helpers import _input_shape, _params, prepare
+    from djl_bridge.jvm.runtime import jclass
+    from djl_bridge.sides.port import run as run_port
+    from djl_bridge.trace import Request
 
     cfg = RunConfig(model="lstm", hidden=8, max_tokens=1200, batch_size=4, num_steps=5, epochs=1, offset=0).resolved()
-    setup, java = java_data(cfg, data_file)  # seeds DJL's engine
-    python = python_run(python_data(cfg, data_file, 0), cfg, data_file, None, 1)  # builds torch.nn modules
+    setup = prepare(cfg, data_file)  # seeds DJL's engine
     try:
-        java_run(setup, java, cfg, python.init_params, 1)  # DJL's lazy init draws now
+        python = run_port(Request(cfg, str(data_file)))  # builds torch.nn modules in this process
+        Params = jclass("org.djlparity.bridge.Params")
+        Params.initialize(setup.net, setup.manager, _input_shape(cfg))  # DJL's lazy init draws now
+        java_own = _params(setup, [str(n) for n in Params.names(setup.net)])
     finally:
         setup.manager.close()
-    assert compare_stage("init.independent", java.init_own, python.init_own, "parity").status == "identical"
+    assert compare_stage("init.independent", java_own, python.init_own, "parity").status == "identical"

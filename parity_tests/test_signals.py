@@ -30,8 +30,9 @@ LONG = [
 ]
 
 
-def _interrupt_after_training_starts(args: list[str], sig: int, cwd: Path) -> subprocess.CompletedProcess:
-    """Start the CLI, wait until an epoch has finished (its progress line), then send ``sig``."""
+def _interrupt_after_training_starts(args: list[str], sig: int, cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+    """Start the CLI, wait until an epoch has finished (its progress line), then send ``sig``; the result and
+    the seconds from the signal to the process's end."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "djl_bridge.cli", *args],
         cwd=cwd,
@@ -47,8 +48,10 @@ def _interrupt_after_training_starts(args: list[str], sig: int, cwd: Path) -> su
                 seen += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
         assert ": epoch 1/" in seen, f"training never reported an epoch: {seen[-1000:]}"
         proc.send_signal(sig)
+        t0 = time.monotonic()
         out, err = proc.communicate(timeout=120)
-        return subprocess.CompletedProcess(proc.args, proc.returncode, out, seen + err)
+        took = time.monotonic() - t0
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, seen + err), took
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -58,12 +61,13 @@ def _interrupt_after_training_starts(args: list[str], sig: int, cwd: Path) -> su
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize(
     "command",
-    [["train", "--impl", "python"], ["train", "--impl", "djl"], ["compare"]],
-    ids=["train-python", "train-djl", "compare"],
+    [["train", "--impl", "python"], ["train", "--impl", "djl"], ["compare", "--engine", "pytorch"], ["compare"]],
+    ids=["train-python", "train-djl", "compare-pytorch", "compare-mxnet"],
 )
-def test_an_interrupt_exits_128_plus_signal_with_one_line_and_nothing_written(command, sig, tmp_path):
-    result = _interrupt_after_training_starts([*command, "--out", "out", *LONG], sig, tmp_path)
+def test_an_interrupt_exits_128_plus_signal_within_2_s_with_one_line_and_nothing_written(command, sig, tmp_path):
+    result, took = _interrupt_after_training_starts([*command, "--out", "out", *LONG], sig, tmp_path)
     assert result.returncode == 128 + sig, result.stderr[-2000:]
+    assert took < 2.0, f"the process took {took:.1f} s to stop"
     last = result.stderr.strip().splitlines()[-1]
     assert last.endswith(f"djl-parity: stopped by {signal.Signals(sig).name}; no output was written"), last
     assert "Traceback" not in result.stderr

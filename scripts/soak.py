@@ -1,70 +1,91 @@
-"""Soak: train each side for many epochs and watch memory; exit 1 if either grows after warm-up.
+"""Soak: train each side for many epochs and watch its memory; exit 1 if any grows after the warm-up.
 
-Samples, after every epoch, the process's resident set size (VmRSS, after ``malloc_trim(0)`` hands
-the C heap's free pages back, so that it counts live memory rather than the allocator's cache)
-and, on the Java side, the JVM's used heap after a full collection. From epoch ``--warmup`` on,
-neither may grow more than ``--limit`` (5%) above its value at that epoch. Each side runs in a
-process of its own. Not a test: it takes minutes.
+Sides: the port (in a process of its own), and our Java helpers on DJL's PyTorch engine and on
+DJL 0.23 + MXNet, each in its worker process, as every command runs them. After every epoch each
+side samples its own resident set size (VmRSS after ``malloc_trim(0)``, so that it counts live
+memory rather than the allocator's cache) and, on a Java side, the JVM's used heap after a full
+collection (``djl_bridge/memory.py``). From epoch ``--warmup`` on, neither may grow more than
+``--limit`` (5 %) above its value at that epoch. Not a test: it takes many minutes.
 
-    .venv/bin/python scripts/soak.py                # notebook config (--layout-fix), 200 epochs a side
-    .venv/bin/python scripts/soak.py --epochs 50 --max-tokens 3000
+    .venv/bin/python scripts/soak.py                       # the notebook's bi-LSTM, 200 epochs a side
+    .venv/bin/python scripts/soak.py --threads 1 --sides port,mxnet
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
+import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 from djl_bridge.config import RunConfig, validated
 from djl_bridge.data import resolve_data_file
+from djl_bridge.trace import Request
+
+SIDES = ("port", "pytorch", "mxnet")
 
 
-def rss_mib() -> float:
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    with open("/proc/self/status") as f:
-        kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return kib / 1024
+def growth(values: list[float], warmup: int) -> dict[str, float]:
+    base = values[warmup - 1]
+    peak = max(values[warmup - 1 :])
+    return {"at_warmup": round(base, 1), "peak_after": round(peak, 1), "final": round(values[-1], 1),
+            "growth": round(peak / base - 1, 4)}  # fmt: skip
 
 
-def java_heap_mib() -> float:
-    from djl_bridge.jvm import jclass
+def soak_port(cfg: RunConfig, data, warmup: int) -> dict:
+    """The port in this process, its RSS after every epoch."""
+    from djl_bridge.memory import rss_mib
+    from djl_bridge.sides import port
 
-    jclass("java.lang.System").gc()
-    runtime = jclass("java.lang.Runtime").getRuntime()
-    return (int(runtime.totalMemory()) - int(runtime.freeMemory())) / 2**20
-
-
-def soak(side: str, cfg: RunConfig, data, warmup: int) -> dict:
-    from djl_bridge import runs
-    from djl_bridge.jvm.djl_side import run_djl
-
-    samples: dict[str, list[float]] = {"rss_mib": [], **({"java_heap_mib": []} if side == "djl" else {})}
-    t0 = time.perf_counter()
+    rss: list[float] = []
 
     def on_epoch(epoch: int, ppl: float, speed: float) -> None:
-        samples["rss_mib"].append(rss_mib())
-        if side == "djl":
-            samples["java_heap_mib"].append(java_heap_mib())
+        rss.append(rss_mib())
         if epoch % 10 == 0 or epoch == cfg.epochs:
-            now = ", ".join(f"{k} {v[-1]:.1f}" for k, v in samples.items())
-            print(f"{side}: epoch {epoch}/{cfg.epochs}  ppl {ppl:.2f}  {speed:,.0f} tok/s  {now}", file=sys.stderr)
+            print(
+                f"port: epoch {epoch}/{cfg.epochs}  ppl {ppl:.2f}  {speed:,.0f} tok/s  RSS {rss[-1]:.1f}",
+                file=sys.stderr,
+            )
 
-    (runs.run_python if side == "python" else run_djl)(cfg, data, on_epoch)
-    result = {"side": side, "epochs": cfg.epochs, "seconds": round(time.perf_counter() - t0, 1)}
-    for name, values in samples.items():
-        base = values[warmup - 1]
-        peak = max(values[warmup - 1 :])
-        result[name] = {
-            "at_warmup": round(base, 1),
-            "peak_after": round(peak, 1),
-            "final": round(values[-1], 1),
-            "growth": round(peak / base - 1, 4),
-        }
-    return result
+    port.run(Request(cfg, str(data), full_steps=0), on_epoch)
+    return {"rss_mib": growth(rss, warmup)}
+
+
+def soak_java(engine: str, cfg: RunConfig, data, warmup: int) -> dict:
+    """Our helpers on ``engine`` in a worker that samples its own memory after every epoch."""
+    from djl_bridge.sides.worker import run_worker
+
+    samples: dict[str, list[float]] = {"rss_mib": [], "java_heap_mib": []}
+
+    def on_event(event: dict) -> None:
+        if event.get("event") != "epoch":
+            return
+        for key in samples:
+            samples[key].append(event[key])
+        if event["epoch"] % 10 == 0 or event["epoch"] == cfg.epochs:
+            now = ", ".join(f"{k} {v[-1]:.1f}" for k, v in samples.items())
+            print(f"{engine}: epoch {event['epoch']}/{cfg.epochs}  {event['speed']:,.0f} tok/s  {now}", file=sys.stderr)
+
+    request = {"op": "run", "memory": True, "request": Request(cfg, str(data), full_steps=0)}
+    run_worker(engine, request, on_event, timeout=3600)
+    return {k: growth(v, warmup) for k, v in samples.items()}
+
+
+def one_side(side: str, args: argparse.Namespace) -> dict:
+    data = resolve_data_file()
+    cfg = RunConfig(model=args.model, epochs=args.epochs, max_tokens=args.max_tokens, offset=0, device="cpu")
+    cfg = validated(cfg, data, sides=1)
+    t0 = time.perf_counter()
+    if side == "port":
+        result = soak_port(cfg, data, args.warmup)
+    else:  # the published bi-LSTM trains on DJL's PyTorch engine only with the layout fix
+        result = soak_java(
+            side, replace(cfg, layout_fix=side == "pytorch" and cfg.model == "bilstm"), data, args.warmup
+        )
+    return {"side": side, "epochs": cfg.epochs, "seconds": round(time.perf_counter() - t0, 1), **result}
 
 
 def main() -> int:
@@ -74,39 +95,24 @@ def main() -> int:
     ap.add_argument("--limit", type=float, default=0.05, help="largest allowed growth after warm-up")
     ap.add_argument("--model", default="bilstm")
     ap.add_argument("--max-tokens", type=int, default=10000)
-    ap.add_argument("--sides", default="python,djl", help="comma-separated; each runs in a process of its own")
+    ap.add_argument("--threads", type=int, default=0, help="compute threads per side (0: every CPU)")
+    ap.add_argument("--sides", default=",".join(SIDES), help="comma-separated; each runs in a process of its own")
     args = ap.parse_args()
     sides = args.sides.split(",")
+    if args.threads:
+        os.environ.update(DJL_PARITY_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     if len(sides) > 1:
         results = []
         for side in sides:
             cmd = [sys.executable, __file__, *sys.argv[1:], "--sides", side]
             results += json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout)
     else:
-        data = resolve_data_file()
-        cfg = validated(
-            RunConfig(
-                model=args.model,
-                epochs=args.epochs,
-                max_tokens=args.max_tokens,
-                offset=0,
-                device="cpu",
-                layout_fix=args.model == "bilstm",
-            ),
-            data,
-        )
-        results = [soak(sides[0], cfg, data, args.warmup)]
+        results = [one_side(sides[0], args)]
     print(json.dumps(results, indent=2))
-    grown = [
-        (r["side"], k, r[k]["growth"])
-        for r in results
-        for k in ("rss_mib", "java_heap_mib")
-        if k in r and r[k]["growth"] > args.limit
-    ]
-    for side, what, growth in grown:
-        print(
-            f"soak: {side} {what} grew {growth:.1%} after epoch {args.warmup} (limit {args.limit:.0%})", file=sys.stderr
-        )
+    grown = [(r["side"], k, r[k]["growth"]) for r in results for k in ("rss_mib", "java_heap_mib")
+             if k in r and r[k]["growth"] > args.limit]  # fmt: skip
+    for side, what, g in grown:
+        print(f"soak: {side} {what} grew {g:.1%} after epoch {args.warmup} (limit {args.limit:.0%})", file=sys.stderr)
     return 1 if grown else 0
 
 

@@ -5,8 +5,8 @@ One Maven source tree (``java/``) is built once per DJL version (a Maven profile
 ========================  =========  =============  =============================================
 engine                    DJL        build (-P)     native library, process
 ========================  =========  =============  =============================================
-``pytorch``               0.35.1     pytorch        the pip wheel's libtorch 2.7.1, shared with
-                                                    Python's torch in the parent process
+``pytorch``               0.35.1     pytorch        the pip wheel's libtorch 2.7.1 (the port's own
+                                                    library files), in a worker process
 ``pytorch-native``        0.35.1     pytorch        DJL's own libtorch 2.7.1 (``pytorch-native-cpu``),
                                                     in a worker process (no torch there)
 ``mxnet``                 0.23.0     mxnet          MXNet 1.9.1 (``mxnet-native-mkl``, the notebook's
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENGINES = ("pytorch", "mxnet", "pytorch-native")
+#: The libtorch that DJL 0.35.1's PyTorch engine (and its JNI) is built for.
+DJL_LIBTORCH_VERSION = "2.7.1"
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,12 @@ class EngineSpec:
     profile: str  # the Maven profile that builds it
     target: str  # its build folder, relative to java/
     djl_engine: str  # DJL's engine name (Engine.getEngineName())
-    in_process: bool  # True: runs in the parent process (shares Python's libtorch)
 
 
 SPECS: dict[str, EngineSpec] = {
-    "pytorch": EngineSpec("pytorch", "pytorch", "target", "PyTorch", True),
-    "pytorch-native": EngineSpec("pytorch-native", "pytorch", "target", "PyTorch", False),
-    "mxnet": EngineSpec("mxnet", "mxnet", "target/mxnet", "MXNet", False),
+    "pytorch": EngineSpec("pytorch", "pytorch", "target", "PyTorch"),
+    "pytorch-native": EngineSpec("pytorch-native", "pytorch", "target", "PyTorch"),
+    "mxnet": EngineSpec("mxnet", "mxnet", "target/mxnet", "MXNet"),
 }
 
 #: The Maven profiles, each built once by ``djl-parity setup``.
@@ -80,7 +81,5 @@ def worker_environment(engine: str, cache: Path, threads: int) -> dict[str, str]
         "OMP_WAIT_POLICY": "PASSIVE",
     }
     if engine == "pytorch-native":
-        from djl_bridge.jvm.runtime import DJL_LIBTORCH_VERSION
-
         env |= {"PYTORCH_VERSION": DJL_LIBTORCH_VERSION, "PYTORCH_FLAVOR": "cpu"}
     return env

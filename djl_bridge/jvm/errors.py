@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from djl_bridge.jvm.grad_mode import djl_grad_mode
-from djl_bridge.jvm.runtime import jclass
+from djl_bridge.jvm.runtime import current_engine, jclass
 
 
 class JavaError(RuntimeError):
@@ -40,7 +40,7 @@ def java_call() -> Iterator[None]:
     import jpype
 
     try:
-        with djl_grad_mode():
+        with djl_grad_mode(current_engine() == "pytorch"):
             yield
     except jpype.JException as exc:
         writer = jclass("java.io.StringWriter")()

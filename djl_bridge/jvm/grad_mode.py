@@ -7,18 +7,19 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def djl_grad_mode() -> Iterator[None]:
+def djl_grad_mode(shared: bool) -> Iterator[None]:
     """Give Java libtorch's grad mode as DJL keeps it (off), and give Python its own back afterwards.
 
     libtorch's grad mode is per thread, and Java and Python share one libtorch and (through JPype)
     one thread. DJL's engine turns grad mode off when it loads and its GradientCollector turns it
     on only while collecting, so DJL code (the scratch SGD's in-place update) relies on it being
-    off; PyTorch code relies on it being on. Only the ``pytorch`` engine shares a libtorch with
-    Python; on the others (in a worker, where torch is never imported) this does nothing.
+    off; PyTorch code relies on it being on. ``shared``: the JVM runs the ``pytorch`` engine, which
+    shares a libtorch with Python's torch when this process imported torch (the tests' in-process JVM;
+    a worker never imports torch, and there this does nothing).
     """
-    from djl_bridge.jvm.runtime import current_engine  # runtime imports this module
+    import sys
 
-    if current_engine() != "pytorch":
+    if not shared or "torch" not in sys.modules:
         yield
         return
     import torch  # the policy requires it; its grad mode is the shared libtorch's

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The libtorch that DJL 0.35.1's PyTorch engine (and its JNI) is built for.
-DJL_LIBTORCH_VERSION = "2.7.1"
+from djl_bridge.jvm.engines import DJL_LIBTORCH_VERSION, spec, thread_budget, worker_environment
+
 JAVA_DIR_ENV = "DJL_PARITY_JAVA_DIR"
 JAR_NAME = "djl-parity-java.jar"
 
@@ -33,8 +33,6 @@ def java_dir() -> Path:
 
 def classpath(engine: str = "pytorch") -> list[str]:
     """Our jar and DJL's jars for ``engine``, as listed by its Maven build (``djl-parity setup``)."""
-    from djl_bridge.jvm.engines import spec
-
     target = java_dir() / spec(engine).target
     jar, listing = target / JAR_NAME, target / "classpath.txt"
     if not jar.is_file() or not listing.is_file():
@@ -175,12 +173,35 @@ def current_engine() -> str | None:
     return None if _info is None else _info.choice
 
 
+def preflight(engine: str) -> None:
+    """What :func:`start` needs for ``engine``, checked without starting anything: the Maven build, a JVM,
+    and for ``pytorch`` this environment's torch 2.7.1. :class:`BridgeSetupError` says what is missing."""
+    classpath(engine)
+    _jvm_library()
+    if engine == "pytorch":
+        libtorch_policy()
+
+
+def _start_jvm(jvm_path: str, options: list[str], cp: list[str]) -> float:
+    """Start the JVM; the seconds it took."""
+    import jpype
+
+    t0 = time.perf_counter()
+    try:
+        # -Xrs and interrupt=False: SIGINT and SIGTERM stay with Python (djl_bridge/signals.py), so the
+        # JVM never runs its exit sequence (and DJL's shutdown hook) under a running libtorch op
+        jpype.startJVM(jvm_path, *options, "-Xrs", classpath=cp, convertStrings=False, interrupt=False)
+    except OSError as exc:
+        raise BridgeSetupError(f"Java could not start ({exc}). Install a JDK 17+ and set JAVA_HOME.") from exc
+    return time.perf_counter() - t0
+
+
 def start(engine: str | None = None) -> JvmInfo:
     """Start the JVM once (later calls return the same info) and load DJL's engine.
 
-    ``pytorch`` (the default) shares Python's libtorch and runs in the parent process; the
-    other engines (``jvm/engines.py``) are started only inside a worker process, whose
-    environment the worker has already set.
+    Runs in a worker process (``worker_main.py``) for every engine; ``pytorch`` points DJL at
+    this environment's own torch/lib (the port's library files), so in-process use (the tests') shares
+    one libtorch with Python's torch. The thread budget comes from ``$DJL_PARITY_THREADS``.
     """
     global _info
     if _info is not None:
@@ -194,35 +215,24 @@ def start(engine: str | None = None) -> JvmInfo:
         raise BridgeSetupError("A JVM was started outside djl_bridge; the bridge cannot configure it.")
     policy = libtorch_policy() if engine == "pytorch" else None
     cp = classpath(engine)
+    settings = worker_environment(engine, djl_cache_dir(), thread_budget())
     if policy is not None:
-        settings = _djl_settings(policy)
+        settings |= _djl_settings(policy)
     else:
-        from djl_bridge.jvm.engines import thread_budget, worker_environment
-
-        os.environ.pop("PYTORCH_LIBRARY_PATH", None)  # a worker's engine loads its own native library
-        settings = worker_environment(engine, djl_cache_dir(), thread_budget())
+        os.environ.pop("PYTORCH_LIBRARY_PATH", None)  # this engine loads its own native library
     os.environ.update(settings)  # DJL reads the environment before system properties
     options = _jvm_options(settings) + (
         [f"-XX:ErrorFile={os.environ['DJL_PARITY_JVM_ERROR_FILE']}"]
         if os.environ.get("DJL_PARITY_JVM_ERROR_FILE")
         else []
     )
-    jvm_path = _jvm_library()
-    t0 = time.perf_counter()
-    try:
-        # -Xrs and interrupt=False: SIGINT and SIGTERM stay with Python (djl_bridge/signals.py), so the
-        # JVM never runs its exit sequence (and DJL's shutdown hook) under a running libtorch op
-        jpype.startJVM(jvm_path, *options, "-Xrs", classpath=cp, convertStrings=False, interrupt=False)
-    except OSError as exc:
-        raise BridgeSetupError(f"Java could not start ({exc}). Install a JDK 17+ and set JAVA_HOME.") from exc
-    started = time.perf_counter() - t0
+    started = _start_jvm(_jvm_library(), options, cp)
     import jpype.imports  # noqa: F401  (enables `from ai.djl ... import`)
 
     from djl_bridge.jvm.grad_mode import djl_grad_mode
 
-    _info = JvmInfo(started, "", "", "", "", "", policy, engine)  # djl_grad_mode asks which engine
     try:
-        with djl_grad_mode():  # DJL's engine turns libtorch's grad mode off as it loads; Python's comes back
+        with djl_grad_mode(engine == "pytorch"):  # DJL's engine turns libtorch's grad mode off as it loads
             djl = jpype.JClass("ai.djl.engine.Engine").getInstance()
         native = (
             str(jpype.JClass("ai.djl.pytorch.jni.LibUtils").getLibtorchPath())

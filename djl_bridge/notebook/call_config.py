@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from djl_bridge.config import RunConfig
-from djl_bridge.sides.notebook import NotebookData, Params, TrainingCall
+from djl_bridge.notebook.executor import NotebookData, Params, TrainingCall
 
 _SCRATCH_KINDS = {5: "rnn-scratch", 11: "gru-scratch", 14: "lstm-scratch"}
 _GATES = {4: "lstm", 3: "gru", 1: "rnn"}

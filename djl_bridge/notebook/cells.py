@@ -82,3 +82,9 @@ def _source(cell: dict) -> str:
     if not isinstance(src, str):
         raise TypeError(f"a cell's source is a {type(src).__name__}")
     return src
+
+
+def where(cell: int, origin: str, line: int | None = None) -> str:
+    """ "cell 3 line 5", or "cell 1 (../utils/X.java line 40)" for code a cell loads."""
+    at = f" line {line}" if line is not None else ""
+    return f"cell {cell}{at}" if origin == f"cell {cell}" else f"cell {cell} ({origin}{at})"

@@ -7,48 +7,42 @@ and predictions, and its model's final parameters. Initial weights: a model that
 ``trainCh8`` (a scratch model, a block the notebook initialised) has them read there; a concise
 model that creates them at its first training forward draws them from the engine's generator:
 
-- on the PyTorch engine (one libtorch in this process) the generator's state is captured just
-  before ``trainCh8`` and handed to the port; identical final parameters are the proof;
-- on MXNet (a worker; its generator state cannot be read) the worker seeds the generator again
-  just before ``trainCh8``, then draws the weights again from that seed with our helpers and
-  trains them on the same engine (``sides.notebook.replay``): the replay's final parameters
-  identical to the notebook's (``init.replay``) prove the weights, which the port then starts
-  from. Across engines the numbers are judged as in ``compare --engine mxnet``: final parameters
-  and perplexity against the calibrated envelope, printed text exact or explained by
-  ``engine-rounding``.
+the notebook runs in a worker (its generator state cannot be read from outside), which seeds the
+generator again just before ``trainCh8``, then draws the weights again from that seed with our
+helpers and trains them on the same engine (``notebook.executor.replay``): the replay's final
+parameters identical to the notebook's (``init.replay``) prove the weights, which the port then
+starts from. Across engines the numbers are judged as in ``compare --engine mxnet``: final
+parameters and perplexity against the envelope measured for this call's run, printed text exact or
+explained by ``engine-rounding``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from djl_bridge.config import RunConfig
 from djl_bridge.notebook.call_config import call_config, named
+from djl_bridge.notebook.executor import NotebookData, NotebookRun, TrainingCall
 from djl_bridge.parity.compare import EXPLAINED, FAILED, NOT_COMPARED, WITHIN, StageResult, compare_stage, not_compared
+from djl_bridge.parity.divergences import Bound
+from djl_bridge.parity.judges import enveloped, explained_text
 from djl_bridge.parity.report import Report
-from djl_bridge.sides.notebook import NotebookData, NotebookRun, TrainingCall
-from djl_bridge.trace import PREFIXES, Trace, python_data, python_run
+from djl_bridge.parity.stages import BY_NAME
+from djl_bridge.parity.tolerances import Tolerance
+from djl_bridge.sides.port import port_data
+from djl_bridge.sides.port import run as run_port
+from djl_bridge.trace import PREFIXES, Request, Trace
 
 EpochProgress = Callable[[int, float, float], None]
 INIT_CAPTURED = "captured: the model's parameters read just before trainCh8"
-INIT_GENERATOR = (
-    "reconstructed: the engine generator's state captured just before trainCh8 and drawn by the port "
-    "in DJL's parameter order; proven only where final.params is identical"
-)
 INIT_REPLAY = (
     "reconstructed: the engine seeded again just before trainCh8, the weights drawn again from that seed "
     "by our helpers on the same engine; proven only where init.replay is identical"
 )
-
-
-def capture_generator(call: TrainingCall, run: NotebookRun) -> None:
-    """Before-training hook: the shared libtorch's default generator state (it draws a concise model's weights)."""
-    import torch
-
-    call.captured["generator_state"] = torch.get_rng_state()
 
 
 def _printed(call: TrainingCall) -> tuple[str | None, list[str]]:
@@ -76,8 +70,7 @@ def compare_call(
 
     ``replayed``: on an engine whose generator cannot be read, our helpers' replay of the call.
     """
-    from djl_bridge.parity.cross_engine import port_config
-    from djl_bridge.training import java_1f
+    from djl_bridge.trace import java_1f
 
     cfg = call_config(call, nb, seed)
     if isinstance(cfg, tuple):
@@ -92,33 +85,24 @@ def compare_call(
         return [distribution_check(call, cfg, data, nb, engine)], cfg.as_dict(), f"{label}; {DISTRIBUTION}", {}
     final = dict(named(call.final_params or [], list(init)))
     if replayed is not None and label == INIT_REPLAY:
-        stages.append(compare_stage("init.replay", final, replayed.final_params, "parity"))
-        if stages[-1].status != "identical":
-            stages[-1].note = "initial weights unproven: the replay from the reseeded generator ends elsewhere"
-    port = python_data(cfg, data, nb.offset)
-    python_run(port, port_config(cfg, engine), data, init, 1, on_epoch)
+        stages.append(compare_stage("init.replay", final, replayed.final, "parity", note=REPLAY_NOTE))
+    request = Request(cfg.emulating(engine), str(data), init=init)
+    port = run_port(request, on_epoch)
+    ctx = _context(cfg, engine, port, request)
     if engine == "pytorch":
-        stages.append(compare_stage("final.params", final, port.final_params, "parity"))
-        if label == INIT_GENERATOR and stages[-1].status != "identical":
-            stages[-1].note = "initial weights unproven: the reconstruction from the generator state is not confirmed"
+        stages.append(compare_stage("final.params", final, port.final, "parity"))
     else:
-        from djl_bridge.parity.cross_engine import final_params_stage
-
-        assert port.step1 is not None
-        batches = int(nb.batches_x.shape[0])
-        stages.append(final_params_stage(cfg, engine, final, port.final_params, port.step1.grads, cfg.epochs, batches))
-    stages += _perplexity_points(call, cfg, port, engine)
+        stages.append(enveloped(BY_NAME["final.params"], final, port.final, ctx))
+    stages += _perplexity_points(call, cfg, port, ctx)
     line, preds = _printed(call)
     port_line = f"perplexity: {java_1f(port.perplexities[-1])}"
     text = [
         compare_stage("final.perplexity", [line.split(",")[0] if line else ""], [port_line], "parity"),
         compare_stage("predictions", preds, [port.predictions[p] for p in PREFIXES], "parity"),
     ]
-    if engine != "pytorch" and all(s.passed for s in stages):  # text printed from numbers within the envelope
-        for r in text:
-            if r.status == FAILED:
-                r.status, r.cause = EXPLAINED, "engine-rounding"
-                r.note = "printed from numbers that differ within the envelope (1 decimal; greedy argmax)"
+    if engine != "pytorch":
+        why = "printed from numbers that differ within the envelope (1 decimal; greedy argmax)"
+        text = [explained_text(r, stages, "engine-rounding", why) for r in text]
     stages += text
     predictions = {
         p: {"java": preds[i] if i < len(preds) else "", "python": port.predictions[p]} for i, p in enumerate(PREFIXES)
@@ -126,20 +110,43 @@ def compare_call(
     return stages, cfg.as_dict(), label, predictions
 
 
-def _perplexity_points(call: TrainingCall, cfg: RunConfig, port: Trace, engine: str) -> list[StageResult]:
+def _context(cfg: RunConfig, engine: str, port: Trace, request: Request):
+    """Judging context: on MXNet with the envelope of this call's run (the port nudged and in fast mode)."""
+    from djl_bridge.parity.judges import context
+
+    if engine == "pytorch":
+        return context("parity", cfg, port)
+    from djl_bridge.parity.envelope import measure, nudged
+
+    request = replace(request, init=port.init)
+    runs = {
+        "nudged": run_port(replace(request, init=nudged(port.init, cfg.seed))),
+        "fast": run_port(replace(request, config=replace(request.config, mode="fast"))),
+    }
+    return context(f"engine:{engine}", cfg, port, measure(port, runs, 0.0))
+
+
+def _perplexity_points(call: TrainingCall, cfg: RunConfig, port: Trace, ctx) -> list[StageResult]:
     """The animator's points (every 10th epoch) against the port's perplexity at the same epochs."""
+    from djl_bridge.parity.judges import allowed
+
     epochs_seen = [(int(e), v) for m, e, v in call.points if m == "ppl" and e <= cfg.epochs]
     if not epochs_seen:
         return []
     java = np.array([v for _, v in epochs_seen], np.float32)
     python = np.array([port.perplexities[e - 1] for e, _ in epochs_seen], np.float32)
-    if engine == "pytorch":
+    if ctx.envelope is None:
         return [compare_stage("epochs.perplexity", java, python, "parity", "epoch")]
-    from djl_bridge.parity.cross_engine import judged_points
+    bounds = allowed("epochs.perplexity", port.perplexities, ctx)
+    limit = np.array([bounds[e - 1] for e, _ in epochs_seen])
+    tol = Tolerance(bound=Bound(atol=limit), cause="engine-rounding")
+    note = f"the animator's points at epochs {', '.join(str(e) for e, _ in epochs_seen)}"
+    return [compare_stage("epochs.perplexity", java, python, ctx.mode, "point", tol, note=note)]
 
-    return [judged_points(cfg, engine, [e for e, _ in epochs_seen], java, python)]
 
-
+REPLAY_NOTE = (
+    "identical proves the initial weights: the replay from the reseeded generator ends where the notebook does"
+)
 DISTRIBUTION = "distribution check: the notebook's perplexity against the band of port runs from several seeds"
 BAND_SEEDS = (0, 1, 2)
 
@@ -150,14 +157,9 @@ def distribution_check(call: TrainingCall, cfg: RunConfig, data: Path, nb: Noteb
     Compared: the animator's points and the printed final perplexity (1 decimal), each against
     [min, max] over the seeds at the same epoch (the printed one widened by its rounding, 0.05).
     """
-    from dataclasses import replace
-
-    from djl_bridge.parity.cross_engine import port_config
-
     runs = []
     for seed in BAND_SEEDS:
-        port = python_data(cfg, data, nb.offset)
-        runs.append(python_run(port, port_config(replace(cfg, seed=seed), engine), data, None, 0).perplexities)
+        runs.append(run_port(Request(replace(cfg, seed=seed).emulating(engine), str(data), full_steps=0)).perplexities)
     # (epoch, value, how the notebook rounded it): the animator gets float32, the printed line 1 decimal
     points = call.points
     observed = [(int(e), float(v), "float32") for m, e, v in points if m == "ppl" and e <= cfg.epochs]
@@ -191,22 +193,14 @@ def _initial_params(
     call: TrainingCall, cfg: RunConfig, nb: NotebookData, engine: str, replayed: Trace | None
 ) -> tuple[dict | None, str]:
     from djl_bridge.models import build_model
-    from djl_bridge.params import init_djl_, to_djl
+    from djl_bridge.params import to_djl
 
     net = build_model(cfg.model, len(nb.vocab), cfg.hidden, cfg.layers)
     if call.initial_params is not None:
         return dict(named(call.initial_params, list(to_djl(net)))), INIT_CAPTURED
     if replayed is not None:
-        return dict(replayed.init_params), INIT_REPLAY
-    state = call.captured.get("generator_state")
-    if state is None or engine != "pytorch":
-        return None, "no initial weights: neither captured nor reconstructable"
-    import torch
-
-    gen = torch.Generator()
-    gen.set_state(state)
-    init_djl_(net, gen)
-    return to_djl(net), INIT_GENERATOR
+        return dict(replayed.init), INIT_REPLAY
+    return None, "no initial weights: neither captured nor reconstructable"
 
 
 def behaviour_stages(run: NotebookRun, call: TrainingCall, engine: str) -> list[StageResult]:
@@ -228,7 +222,7 @@ def behaviour_stages(run: NotebookRun, call: TrainingCall, engine: str) -> list[
 
 
 def data_stages(nb: NotebookData, data: Path, cfg_like: RunConfig) -> list[StageResult]:
-    port = python_data(cfg_like, data, nb.offset)
+    port = port_data(cfg_like, data, nb.offset)
     return [
         compare_stage("vocab", nb.vocab, port.vocab, "parity"),
         compare_stage("corpus", nb.corpus, port.corpus, "parity"),
@@ -256,7 +250,7 @@ def compare_run(
     replays: dict[int, Trace] | None = None,
     on_epoch: EpochProgress | None = None,
 ) -> Report:
-    """The report of one executed notebook (observed: ``sides.notebook.observe``) against the port.
+    """The report of one executed notebook (observed: ``notebook.executor.observe``) against the port.
 
     ``replays``: our helpers' replay of the i-th compared call, where the engine's generator cannot be read.
     """
@@ -288,8 +282,7 @@ def compare_run(
         if not stages and cfg:
             stages += data_stages(nb, data, RunConfig(**cfg))
         if len(calls) > 1:
-            for s in call_stages:
-                s.stage = f"{call.args[0]}: {s.stage}"
+            call_stages = [replace(s, stage=f"{call.args[0]}: {s.stage}") for s in call_stages]
         stages += call_stages
         config = config or cfg
         inits.append(f"{call.args[0]}: {label}" if len(calls) > 1 else label)

@@ -1,6 +1,7 @@
 """The files of one notebook run: notebook.json (what ran, what was substituted or patched, what it
-printed and plotted, how it failed), perplexity.png (the animator's points, drawn at the end) and,
-when compared, the parity reports; written whole or not at all."""
+printed and plotted, how it failed), perplexity.png (the animator's points, drawn at the end), one
+``figure-<cell>-<n>.png`` per figure the notebook showed and, when compared, the parity reports;
+written whole or not at all."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ SCHEMA = "djl-parity/notebook/1"
 
 
 def write_notebook_outputs(run, report: Report | None, prepared, out: Path) -> None:
+    from djl_bridge.notebook.figures import file_names, png_bytes
     from djl_bridge.plots import plot_perplexity
 
+    names = file_names(run.figures)
     with staged_outputs(out) as stage:
         write_json(
             stage / "notebook.json",
@@ -26,23 +29,36 @@ def write_notebook_outputs(run, report: Report | None, prepared, out: Path) -> N
                 "cells": prepared.plan.cells,
                 "units": [{"cell": u.cell, "origin": u.origin} for u in prepared.plan.units],
                 "maven": [str(m) for m in prepared.plan.maven],
+                "dependencies": [str(m) for m in prepared.plan.dependencies],
+                "classpath": [a.coordinate for a in prepared.plan.classpath.artifacts],
                 "notes": prepared.notes,
                 "patches": prepared.diffs,
                 "failure": asdict(run.failure) if run.failure else None,
                 "training": [{"cell": c.cell, "args": c.args, "printed": c.printed} for c in run.training],
                 "animator": [{"metric": m, "epoch": e, "value": v} for m, e, v in run.points],
                 "displays": run.displays,
+                "figures": [{"file": name, **f.to_dict()} for name, f in zip(names, run.figures)],
             },
         )
-        series: dict[str, list[tuple[float, float]]] = {}
-        for metric, epoch, value in run.points:
-            series.setdefault(metric, []).append((epoch, value))
-        if series:
-            epochs = sorted({e for pts in series.values() for e, _ in pts})
-            plot_perplexity(
-                [int(e) for e in epochs],
-                {m: [v for _, v in pts] for m, pts in series.items()},
-                stage / "perplexity.png",
-            )
+        for name, f in zip(names, run.figures):
+            (stage / name).write_bytes(png_bytes(f))
+        curves = _perplexity_curves(run.points)
+        if curves:
+            longest = max(curves.values(), key=len)
+            series = {name: [v for _, v in pts] for name, pts in curves.items()}
+            plot_perplexity([int(e) for e, _ in longest], series, stage / "perplexity.png")
         if report is not None:  # the parity reports, beside the notebook's files
             write_report_files(report, stage)
+
+
+def _perplexity_curves(points: list[tuple[str, float, float]]) -> dict[str, list[tuple[float, float]]]:
+    """The chapter-8 animators' ``ppl`` points, one curve per training call (its epochs start again)."""
+    curves: list[list[tuple[float, float]]] = []
+    for metric, epoch, value in points:
+        if metric == "ppl":
+            if not curves or epoch <= curves[-1][-1][0]:
+                curves.append([])
+            curves[-1].append((epoch, value))
+    if len(curves) == 1:
+        return {"ppl": curves[0]}
+    return {f"ppl, training {i}": c for i, c in enumerate(curves, 1)}

@@ -1,34 +1,28 @@
-"""A notebook's cells as the units JShell evaluates: IJava's magics resolved, plotting stood in for.
+"""A notebook's cells as the units JShell evaluates, with IJava's magics resolved.
 
 - ``%load REL``: the file's text (a ``.ipynb``: its code cells), found beside the file that loads
   it, or under ``--utils DIR``; like IJava, a name without suffix also tries ``.jsh``, ``.jshell``,
   ``.java`` and ``.ipynb``.
-- ``%maven G:A:V``: recorded (see :mod:`djl_bridge.notebook.maven`); the engine side supplies it.
-- The D2L plotting helpers that draw with Tablesaw through the kernel's display (``Animator``,
-  ``PlotUtils``, ``plot-utils``) load as imports of our recording stand-ins with the same API.
-- Any other magic, and code that needs Tablesaw or the IJava kernel, is an error naming the cell.
+- ``%maven G:A:V`` and ``%%loadFromPOM`` cells (``<dependency>`` elements): the engine sides'
+  artifacts are recorded (:mod:`djl_bridge.notebook.maven`); any other is resolved from Maven
+  Central with its dependencies, once (:mod:`djl_bridge.notebook.resolve`), and its jars go on
+  the shell's class path (``Plan.classpath``).
+- The kernel's display functions are the shell's prelude (:data:`PRELUDE`); any other magic is an
+  error naming the cell.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from djl_bridge.notebook.cells import Cell, NotebookError, read_cells, read_text
-from djl_bridge.notebook.maven import MavenLine, parse_maven
+from djl_bridge.notebook.cells import Cell, NotebookError, read_cells, read_text, where
+from djl_bridge.notebook.maven import MavenLine, parse_maven, parse_pom
+from djl_bridge.notebook.resolve import Classpath, resolve
 
-STANDIN_PACKAGE = "org.djlparity.notebook.standins"
-#: Loaded helper (file stem) -> the imports that replace it.
-STANDINS: dict[str, tuple[str, ...]] = {
-    "Animator": ("Animator",),
-    "PlotUtils": ("PlotUtils", "Figure"),
-    "plot-utils": ("Figure",),
-}
 #: Imported into the shell before the first cell, as IJava's kernel imports its display functions.
-PRELUDE = f"import static {STANDIN_PACKAGE}.Display.*;"
-_KERNEL_ONLY = re.compile(r"\b(tech\.tablesaw|io\.github\.spencerpark)\b")
+PRELUDE = "import static org.djlparity.notebook.standins.Display.*;"
 _LOAD_SUFFIXES = ("", ".jsh", ".jshell", ".java", ".ipynb")
 _MAX_DEPTH = 8
 
@@ -50,23 +44,22 @@ class Plan:
     notebook: Path
     cells: int
     units: list[Unit] = field(default_factory=list)
-    maven: list[MavenLine] = field(default_factory=list)
-    standins: list[str] = field(default_factory=list)
+    maven: list[MavenLine] = field(default_factory=list)  # the engine sides' artifacts
+    dependencies: list[MavenLine] = field(default_factory=list)  # the others, from Maven Central
+    classpath: Classpath = Classpath()  # the dependencies' jars, resolved
 
 
 def build_plan(notebook: Path, utils: Path | None = None) -> Plan:
-    """Resolve every magic of ``notebook``; :class:`NotebookError` (naming the cell) for what cannot run."""
+    """Resolve every magic of ``notebook``; :class:`NotebookError` (naming the cell) for what cannot run.
+
+    Maven resolves the dependencies the first time (:class:`~djl_bridge.notebook.resolve.DependencyError`
+    when it cannot); later builds of the same plan read the cached result.
+    """
     cells = read_cells(notebook)
     plan = Plan(notebook, len(cells))
     for cell in cells:
         _expand(plan, cell.number, cell, f"cell {cell.number}", notebook.parent, utils, depth=0)
-    return plan
-
-
-def where(cell: int, origin: str, line: int | None = None) -> str:
-    """ "cell 3 line 5", or "cell 1 (../utils/X.java line 40)" for code a cell loads."""
-    at = f" line {line}" if line is not None else ""
-    return f"cell {cell}{at}" if origin == f"cell {cell}" else f"cell {cell} ({origin}{at})"
+    return replace(plan, classpath=resolve(plan.dependencies))
 
 
 def _display(path: Path, base: Path) -> str:
@@ -77,9 +70,13 @@ def _expand(plan: Plan, number: int, cell: Cell, origin: str, folder: Path, util
     lines = cell.text.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].split()[0]
-        raise NotebookError(
-            f"{where(number, origin)}: cell magic {magic} is not supported by djl-parity (only %load and %maven lines)"
-        )
+        if magic != "%%loadFromPOM":
+            raise NotebookError(
+                f"{where(number, origin)}: cell magic {magic} is not supported by djl-parity "
+                "(only %%loadFromPOM, and %load and %maven lines)"
+            )
+        _add(plan, parse_pom(number, origin, "\n".join(lines[1:])))
+        return
     chunk: list[str] = []
     chunk_start = 1
 
@@ -102,11 +99,15 @@ def _expand(plan: Plan, number: int, cell: Cell, origin: str, folder: Path, util
         if name == "%load":
             _load(plan, number, arg.strip(), at, folder, utils, depth)
         elif name == "%maven":
-            for coord in arg.split():
-                plan.maven.append(parse_maven(number, origin, i, coord))
+            _add(plan, [parse_maven(number, origin, i, coord) for coord in arg.split()])
         else:
             raise NotebookError(f"{at}: magic {name} is not supported by djl-parity (only %load and %maven)")
     flush()
+
+
+def _add(plan: Plan, lines: list[MavenLine]) -> None:
+    for ln in lines:
+        (plan.maven if ln.supplied else plan.dependencies).append(ln)
 
 
 def _resolve(target: str, folder: Path, utils: Path | None) -> Path | None:
@@ -133,27 +134,8 @@ def _load(plan: Plan, number: int, target: str, at: str, folder: Path, utils: Pa
         hint = f" or under --utils {utils}" if utils is not None else " (give --utils DIR for the helpers' folder)"
         raise NotebookError(f"{at}: %load {target}: no such file beside the notebook{hint}")
     shown = _display(path, plan.notebook.parent)
-    stem = path.name.split(".")[0]
     if path.suffix == ".ipynb":
-        cells = read_cells(path)
-        text = "\n".join(c.text for c in cells)
+        for c in read_cells(path):
+            _expand(plan, number, c, f"{shown} cell {c.number}", path.parent, utils, depth + 1)
     else:
-        text = read_text(path, "file")
-        cells = [Cell(1, text, path)]
-    if stem in STANDINS and _KERNEL_ONLY.search(text):
-        imports = "\n".join(f"import {STANDIN_PACKAGE}.{c};" for c in STANDINS[stem])
-        plan.units.append(Unit(number, f"{shown} (stand-in)", imports))
-        plan.standins.append(
-            f"%load {target} (cell {number}): {shown} draws with Tablesaw through the IJava "
-            f"kernel; replaced by djl-parity's recording {', '.join(STANDINS[stem])}"
-        )
-        return
-    for c in cells:
-        origin = shown if path.suffix != ".ipynb" else f"{shown} cell {c.number}"
-        kernel = _KERNEL_ONLY.search(c.text)
-        if kernel:
-            raise NotebookError(
-                f"{at}: %load {target}: {origin} needs {kernel.group(1)} (plotting or the IJava "
-                f"kernel), which djl-parity stands in for only in {', '.join(STANDINS)}"
-            )
-        _expand(plan, number, c, origin, path.parent, utils, depth + 1)
+        _expand(plan, number, Cell(1, read_text(path, "file"), path), shown, path.parent, utils, depth + 1)

@@ -7,25 +7,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from djl_bridge.notebook.executor import NotebookRun
 from djl_bridge.notebook.maven import choose_engine, substitutions
 from djl_bridge.notebook.patches import PATCHES, apply_patches
 from djl_bridge.notebook.plan import Plan, build_plan
-from djl_bridge.sides.notebook import NotebookRun
+from djl_bridge.notebook.resolve import classpath_notes
 
 
 @dataclass
 class Prepared:
     plan: Plan
     engine: str
-    notes: list[str] = field(default_factory=list)  # substitutions and stand-ins, stated
+    notes: list[str] = field(default_factory=list)  # substitutions and resolved artifacts, stated
     diffs: list[str] = field(default_factory=list)  # one unified diff per patched unit
     utils: Path | None = None
     patches: list[str] = field(default_factory=list)
 
 
 RESEEDED = (
-    "MXNet's generator state cannot be read: the engine is seeded with --seed again just before each "
-    "trainCh8 whose model has no weights yet, so that the weights it draws can be drawn again"
+    "the engine's generator state cannot be read from outside: the engine is seeded with --seed again just "
+    "before each trainCh8 whose model has no weights yet, so that the weights it draws can be drawn again"
 )
 
 
@@ -39,10 +40,17 @@ def prepare(notebook: Path, engine: str, utils: Path | None, patches: list[str],
     """Everything decided before the JVM runs: the plan, the engine side, what is substituted and patched."""
     plan, diffs = planned(notebook, utils, patches)
     chosen = choose_engine(engine, plan.maven)
-    prepared = Prepared(plan, chosen, substitutions(chosen, plan.maven) + plan.standins, diffs, utils, list(patches))
+    prepared = Prepared(
+        plan,
+        chosen,
+        substitutions(chosen, plan.maven) + classpath_notes(plan.classpath, chosen),
+        diffs,
+        utils,
+        list(patches),
+    )
     for name in patches:
         prepared.notes.append(f"--patch {name}: {PATCHES[name].summary}")
-    if compare and chosen == "mxnet":
+    if compare:
         prepared.notes.append(RESEEDED)
     return prepared
 
@@ -57,26 +65,20 @@ class Executed:
 
 
 def execute_on_side(
-    prepared: Prepared, data: Path, epochs: int | None, seed: int, compare: bool, on_event: Callable[[dict], None]
+    prepared: Prepared,
+    data: Path,
+    epochs: int | None,
+    seed: int,
+    compare: bool,
+    on_event: Callable[[dict], None],
+    served: dict[str, Path] | None = None,
 ) -> Executed:
-    """Run the notebook on its engine side: in this process (pytorch) or in a worker (mxnet).
+    """Run the notebook on its engine side, in a worker process of its own (any engine).
 
-    ``on_event`` hears the worker's events (cell output, animator points, replays).
+    ``on_event`` hears the worker's events (cell output, animator points, replays); ``served`` maps
+    more data URLs to checked local files (``--data-file``).
     """
-    from djl_bridge.sides.notebook import execute, from_message, observe
-
-    if prepared.engine == "pytorch":
-        from djl_bridge.jvm import start
-        from djl_bridge.notebook.compare import capture_generator
-
-        start()
-        run = execute(prepared.plan, data, epochs, seed, capture_generator if compare else None)
-        try:
-            observe(run)
-        except BaseException:
-            run.close()
-            raise
-        return Executed(run, environment() if compare else {})
+    from djl_bridge.notebook.executor import from_message
     from djl_bridge.sides import worker
 
     request = {
@@ -84,6 +86,7 @@ def execute_on_side(
         "utils": str(prepared.utils.resolve()) if prepared.utils else None,
         "patches": prepared.patches,
         "data": str(data.resolve()),
+        "data_files": {url: str(p.resolve()) for url, p in (served or {}).items()},
         "epochs": epochs,
         "seed": seed,
         "compare": compare,
@@ -108,22 +111,3 @@ def diagnose_failure(run) -> None:
         found = diagnose(run.plan, f.exception, f.message, f.stack_trace)
         if found is not None:
             f.known, f.patch, f.explanation = found.name, found.patch, found.describe()
-
-
-def environment() -> dict:
-    """This process's side (PyTorch engine on the shared libtorch) for the report."""
-    import platform
-
-    import torch
-
-    from djl_bridge.jvm import start
-
-    info = start()
-    return {
-        "notebook side": f"JShell (local execution) in this process's JVM, Java {info.java_version}",
-        "DJL": info.djl_version,
-        "DJL engine": f"{info.engine} {info.engine_version}",
-        "libtorch": info.libtorch_dir,
-        "torch (port)": torch.__version__,
-        "Python": platform.python_version(),
-    }

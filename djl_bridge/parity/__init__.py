@@ -1,1 +1,1 @@
-"""The parity engine: both sides from one start, stage by stage, the tolerance policy, known divergences, reports."""
+"""The parity layer: the stage table, the judges, the registry of known divergences, the reports. It only judges."""

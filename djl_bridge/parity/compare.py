@@ -13,7 +13,7 @@ Arrays or series of different shapes or lengths are a FAILED stage that states b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -29,9 +29,9 @@ IDENTICAL, WITHIN, EXPLAINED, FAILED, NOT_COMPARED = (
 PASSING = (IDENTICAL, WITHIN, EXPLAINED)
 
 
-@dataclass
+@dataclass(frozen=True)
 class StageResult:
-    """The verdict of one stage, with the numbers behind it."""
+    """The verdict of one stage, with the numbers behind it (built once by a judge, never changed)."""
 
     stage: str
     status: str
@@ -46,7 +46,7 @@ class StageResult:
     note: str = ""
     #: for a stage that was not compared: the option that would compare it
     remedy: str = ""
-    details: list[dict] = field(default_factory=list)
+    details: tuple[dict, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -93,56 +93,66 @@ def _accepts(tol: Tolerance, abs_diff: np.ndarray, ulp: np.ndarray, ref: np.ndar
     if bound is not None:
         if bound.max_ulp is not None:
             ok |= ulp <= bound.max_ulp
-        if bound.atol or bound.rtol:
+        if np.any(bound.atol) or bound.rtol:  # atol may be one bound per element (a series' envelope)
             ok |= abs_diff <= bound.atol + bound.rtol * np.abs(ref)
     return ok
+
+
+_EMPTY = {
+    "count": 0,
+    "mismatched": 0,
+    "first_bad": None,
+    "max_abs": 0.0,
+    "max_rel": 0.0,
+    "max_ulp": 0,
+    "first_index": None,
+    "signed_zeros": 0,
+}
 
 
 def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
     """Numbers of one array pair: count, mismatched, max_abs, max_rel, max_ulp, first_bad index, shape note."""
     java, python = np.asarray(java), np.asarray(python)
     if java.shape != python.shape:
+        n = int(max(java.size, python.size))
+        shapes = f"shape {java.shape} vs {python.shape}"
         return {
-            "count": int(max(java.size, python.size)),
-            "mismatched": int(max(java.size, python.size)),
-            "first_bad": f"shape {java.shape} vs {python.shape}",
+            **_EMPTY,
+            "count": n,
+            "mismatched": n,
+            "first_bad": shapes,
             "max_abs": float("inf"),
             "max_rel": float("inf"),
-            "max_ulp": 0,
-            "first_index": None,
-            "signed_zeros": 0,
         }
-    empty = {
-        "count": 0,
-        "mismatched": 0,
-        "first_bad": None,
-        "max_abs": 0.0,
-        "max_rel": 0.0,
-        "max_ulp": 0,
-        "first_index": None,
-        "signed_zeros": 0,
-    }
     if java.size == 0:
-        return empty
+        return dict(_EMPTY)
     floats = java.dtype.kind == "f" and python.dtype.kind == "f"
-    if not floats or tol.exact:
-        same = (java == python) | (floats and (np.isnan(java) & np.isnan(python)))
-        bad = np.flatnonzero(~np.asarray(same).reshape(-1))
-        numeric = java.dtype.kind in "iuf" and python.dtype.kind in "iuf"
-        max_abs = (
-            float(np.max(np.abs(java.astype(np.float64) - python.astype(np.float64))[~same]))
-            if numeric and bad.size
-            else float(bad.size > 0)
-        )
-        first = int(bad[0]) if bad.size else None
-        return {
-            **empty,
-            "count": int(java.size),
-            "mismatched": int(bad.size),
-            "max_abs": max_abs,
-            "first_index": first,
-            "first_bad": _where(first, java.shape) if first is not None else None,
-        }
+    return _exact_diff(java, python, floats) if not floats or tol.exact else _float_diff(java, python, tol)
+
+
+def _exact_diff(java: np.ndarray, python: np.ndarray, floats: bool) -> dict:
+    """Equal or not, element by element (NaN equals NaN); the largest difference where both are numbers."""
+    same = (java == python) | (floats and (np.isnan(java) & np.isnan(python)))
+    bad = np.flatnonzero(~np.asarray(same).reshape(-1))
+    numeric = java.dtype.kind in "iuf" and python.dtype.kind in "iuf"
+    max_abs = (
+        float(np.max(np.abs(java.astype(np.float64) - python.astype(np.float64))[~same]))
+        if numeric and bad.size
+        else float(bad.size > 0)
+    )
+    first = int(bad[0]) if bad.size else None
+    return {
+        **_EMPTY,
+        "count": int(java.size),
+        "mismatched": int(bad.size),
+        "max_abs": max_abs,
+        "first_index": first,
+        "first_bad": _where(first, java.shape) if first is not None else None,
+    }
+
+
+def _float_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
+    """Floats compared in the wider type: |Δ|, relative, ULP, and the first element outside ``tol``."""
     wide = np.result_type(java.dtype, python.dtype)
     jw, pw = java.astype(wide), python.astype(wide)
     both_nan = np.isnan(jw) & np.isnan(pw)
@@ -154,7 +164,6 @@ def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
     ok = _accepts(tol, abs_diff, ulp, jw.astype(np.float64))
     bad = np.flatnonzero(~ok.reshape(-1))
     first = int(bad[0]) if bad.size else None
-    signed_zeros = int(np.count_nonzero((jw == 0) & (pw == 0) & (np.signbit(jw) != np.signbit(pw))))
     return {
         "count": int(java.size),
         "mismatched": int(np.count_nonzero(abs_diff > 0)),
@@ -163,7 +172,7 @@ def array_diff(java: np.ndarray, python: np.ndarray, tol: Tolerance) -> dict:
         "max_ulp": int(min(ulp.max(), 2**62)),
         "first_index": first,
         "first_bad": _where(first, java.shape) if first is not None else None,
-        "signed_zeros": signed_zeros,
+        "signed_zeros": int(np.count_nonzero((jw == 0) & (pw == 0) & (np.signbit(jw) != np.signbit(pw)))),
     }
 
 
@@ -174,60 +183,74 @@ def compare_stage(
     mode: str,
     index_name: str = "",
     tol: Tolerance | None = None,
+    columns: Sequence[str] = (),
+    note: str = "",
+    tolerance: str | None = None,
 ) -> StageResult:
     """Compare one stage (an array, a name→array mapping, or a sequence) and give its verdict.
 
-    ``index_name`` names the leading axis of a 1-d series (``step``, ``epoch``) in ``first_bad``.
-    ``tol`` overrides the policy's tolerance (the cross-engine envelope, ``parity/cross_engine.py``).
+    ``index_name`` names the leading axis of a series (``step``, ``epoch``) in ``first_bad``;
+    ``columns`` names a 2-d series' columns (the parameters of a per-step, per-parameter series).
+    ``tol`` overrides the policy's tolerance; ``note`` and ``tolerance`` (its description) are shown as given.
     """
     tol = tol or tolerance_for(stage, mode)
-    result = StageResult(stage, IDENTICAL, tol.describe())
+    shown = tolerance or tol.describe()
     if isinstance(java, Mapping):
         if list(java) != list(python):
             missing = sorted(set(java) ^ set(python))
-            result.status, result.first_bad = FAILED, f"names differ: {missing[:4]}"
-            return result
-        first = None
-        for name in java:
-            d = array_diff(java[name], python[name], tol)
-            result.details.append({"name": name, **d})
-            if d["first_bad"] and first is None:
-                first = f"{name}{d['first_bad']}" if d["first_index"] is not None else f"{name}: {d['first_bad']}"
-        diffs = result.details
-        result.first_bad = first
+            return StageResult(stage, FAILED, shown, first_bad=f"names differ: {missing[:4]}", note=note)
+        diffs = [{"name": name, **array_diff(java[name], python[name], tol)} for name in java]
+        first = next(
+            (
+                f"{d['name']}{d['first_bad']}" if d["first_index"] is not None else f"{d['name']}: {d['first_bad']}"
+                for d in diffs
+                if d["first_bad"]
+            ),
+            None,
+        )
+        details = tuple(diffs)
     else:
         ja, pa = _as_array(java), _as_array(python)
         d = array_diff(ja, pa, tol)
-        diffs = [d]
-        if d["first_index"] is not None and index_name and ja.ndim == 1:
-            result.first_bad = f"{index_name} {d['first_index'] + 1}"
-        elif d["first_bad"] is not None and d["first_index"] is None and ja.ndim == 1 and pa.ndim == 1:
-            result.first_bad = f"length {ja.size} vs {pa.size}"
-        else:
-            result.first_bad = d["first_bad"]
-    _accumulate(result, diffs)
+        diffs, details = [d], ()
+        first = _series_position(d, ja, pa, index_name, columns)
     zeros = sum(d["signed_zeros"] for d in diffs)
-    if zeros:
-        result.note = f"{zeros} element(s) are -0.0 on one side and +0.0 on the other (equal values)"
-    if result.first_bad is not None:
-        result.status = FAILED
-    elif result.mismatched:
-        result.status, result.cause = WITHIN, tol.cause
-    return result
+    note = note or (f"{zeros} element(s) are -0.0 on one side and +0.0 on the other (equal values)" if zeros else "")
+    mismatched = sum(d["mismatched"] for d in diffs)
+    status = FAILED if first is not None else WITHIN if mismatched else IDENTICAL
+    return StageResult(
+        stage,
+        status,
+        shown,
+        count=sum(d["count"] for d in diffs),
+        mismatched=mismatched,
+        max_abs=max((d["max_abs"] for d in diffs), default=0.0),
+        max_rel=max((d["max_rel"] for d in diffs), default=0.0),
+        max_ulp=max((d["max_ulp"] for d in diffs), default=0),
+        first_bad=first,
+        cause=tol.cause if status == WITHIN else None,
+        note=note,
+        details=details,
+    )
+
+
+def _series_position(d: dict, ja: np.ndarray, pa: np.ndarray, index_name: str, columns: Sequence[str]) -> str | None:
+    """Where a series first goes out: "step 7", "step 7, parameter NAME", or the array index."""
+    if d["first_index"] is not None and index_name and ja.ndim in (1, 2):
+        pos = np.unravel_index(d["first_index"], ja.shape)
+        where = f"{index_name} {pos[0] + 1}"
+        if ja.ndim == 2:
+            where += f", parameter {columns[pos[1]]}" if pos[1] < len(columns) else f", column {pos[1]}"
+        return where
+    if d["first_bad"] is not None and d["first_index"] is None and ja.ndim == 1 and pa.ndim == 1:
+        return f"length {ja.size} vs {pa.size}"
+    return d["first_bad"]
 
 
 def _as_array(values) -> np.ndarray:
     if isinstance(values, (list, tuple)) and values and isinstance(values[0], str):
         return np.asarray(values, dtype=object)
     return np.asarray(values)
-
-
-def _accumulate(result: StageResult, diffs: list[dict]) -> None:
-    result.count = sum(d["count"] for d in diffs)
-    result.mismatched = sum(d["mismatched"] for d in diffs)
-    result.max_abs = max((d["max_abs"] for d in diffs), default=0.0)
-    result.max_rel = max((d["max_rel"] for d in diffs), default=0.0)
-    result.max_ulp = max((d["max_ulp"] for d in diffs), default=0)
 
 
 def not_compared(stage: str, mode: str, why: str, remedy: str, cause: str | None = None) -> StageResult:

@@ -80,6 +80,8 @@ class Divergence:
     bounds: Mapping[str, Bound] = field(default_factory=dict)
     #: where the bounds come from (the run that measured them)
     measured_by: str = ""
+    #: the option that avoids it (a failure of the published code)
+    remedy: str = ""
 
     def applies(self, mode: str) -> bool:
         return mode in self.modes
@@ -105,6 +107,8 @@ _FAST_BOUNDS = {
     "step1.clipped_grads": Bound(atol=1e-7, rtol=1e-4),
     "step1.params_after": Bound(atol=1e-7, rtol=1e-5),
     "steps.loss": Bound(rtol=1e-4),
+    "steps.grad_norm": Bound(rtol=1e-4),
+    "steps.grad_sq": Bound(rtol=2e-4),
     "epochs.perplexity": Bound(rtol=1e-2),
     "final.params": Bound(atol=1e-3, rtol=1e-2),
 }
@@ -143,7 +147,7 @@ REGISTRY: tuple[Divergence, ...] = (
         "DJL 0.23 concatenates a recurrent layer's parameters in DJL's order (per layer: all weights, then "
         "all biases) and MXNet's fused RNN op reads that vector as all layers' weights, then all biases: "
         "with 2 layers every later layer and every bias reads a shifted window (a silent scramble that "
-        "still trains); the port emulates it (params.mxnet_flat_weights), reading by name does not",
+        "still trains); the port emulates it (RNNModel.mxnet_flat_weights), reading by name does not",
         "parity_tests/test_mxnet_side.py::test_mxnet_reads_two_layer_weights_in_its_own_flat_layout",
         modes=("engine:mxnet",),
         # at initialisation the logits are O(1e-3): a scramble moves them by about that much
@@ -167,6 +171,8 @@ REGISTRY: tuple[Divergence, ...] = (
             "step1.clipped_grads": Bound(atol=1e-4),
             "step1.params_after": Bound(atol=1e-4),
             "steps.loss": Bound(rtol=1e-3),
+            "steps.grad_norm": Bound(rtol=1e-2),
+            "steps.grad_sq": Bound(rtol=2e-2),
             "epochs.perplexity": Bound(rtol=1e-2),
             "final.params": Bound(atol=1e-2),
         },
@@ -184,6 +190,7 @@ REGISTRY: tuple[Divergence, ...] = (
             r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\) at non-singleton dimension \d+",
             "ai.djl.pytorch.jni.PyTorchLibrary.torchNNLstm",
         ),
+        remedy="--layout-fix",
     ),
     Divergence(
         "djl-discarded-stop-gradient",

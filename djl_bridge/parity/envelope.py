@@ -1,125 +1,98 @@
-"""The calibrated envelope: how far two runs of the port drift apart when their start differs in the last bit.
+"""The envelope of a run: how far the port drifts from itself when its start or its rounding changes.
 
-SGD on these models is chaotic: a rounding difference at step 1 grows with every step. Two
-engines that round differently cannot be held to 0 ULP, nor to a guessed tolerance. The
-envelope measures the growth instead: ``scripts/calibrate_envelope.py`` runs the port against
-itself from initial weights perturbed by one ULP (a few seeds) and records, per config, the
-largest drift of each step-1 stage, of every step's loss, of every epoch's perplexity and of the
-parameters after every epoch. The numbers live in ``envelope.json`` next to this module (one
-home, with the command that produced them).
+SGD on these models is chaotic: a rounding difference at step 1 grows with every step, and how fast
+depends on the run itself (its initial weights, config, batches and length). Two engines that round
+differently cannot be held to 0 ULP, nor to a tolerance measured on another run. So the envelope is
+measured for the run being judged, in the same command, by the port against itself on exactly
+that run's config, batches and initial weights:
 
-A cross-engine run passes a stage when its difference stays within :data:`FACTOR` times the
-envelope; otherwise the stage fails, naming the first step or epoch out of the envelope, or the
-worst parameter. No calibration of the port against itself can measure how another engine sums
-a step's rows (MXNet's reductions give step-1 gradients about 20-70 ULP of their largest value
-away from libtorch's, measured), so each bound has a floor: the float32 error of summing
-``batch × steps`` rows, sqrt(rows) ULP of the stage's magnitude, per training step
-(``parity/cross_engine.py`` applies it). A wrong update, layout or loss is orders of magnitude
-beyond either.
+- **nudged**: every initial weight moved one ULP up or down at random;
+- **fast**: the same maths through fused kernels that round differently at every step (the loss's
+  reduction, the clipping and the update), as another engine does.
+
+The largest |Δ| of each of them against the reference run, per step-1 stage, per step (loss,
+gradient norm, each parameter's squared gradient sum), per epoch (perplexity) and at the end
+(final parameters), is the envelope. The flows make the runs; this module only measures.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-ENVELOPE_FILE = Path(__file__).with_name("envelope.json")
+from djl_bridge.trace import Arrays, Trace
+
 #: How far above the measured self-drift a cross-engine difference may go.
 FACTOR = 10.0
-#: Step-1 stages judged against the envelope (per stage, the largest |Δ| over all elements).
-STEP1_STAGES = (
-    "step1.logits",
-    "step1.state",
-    "step1.loss",
-    "step1.grads",
-    "step1.grad_norm",
-    "step1.clipped_grads",
-    "step1.params_after",
-)
-#: The config fields an envelope depends on.
-KEY_FIELDS = ("model", "hidden", "layers", "lr", "batch_size", "num_steps", "max_tokens", "port_engine")
+STEP1 = ("logits", "state", "loss", "grads", "grad_norm", "clipped_grads", "params_after")
 
 
-def config_key(cfg: dict) -> str:
-    """The envelope's key for a resolved config (as a dict)."""
-    return ",".join(f"{k}={cfg[k]}" for k in KEY_FIELDS)
+def nudged(params: Arrays, seed: int) -> Arrays:
+    """Every element one ULP up or down (a random sign per element), float32."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, a in params.items():
+        up = rng.integers(0, 2, a.shape).astype(bool)
+        a = np.asarray(a, np.float32)
+        out[name] = np.where(up, np.nextafter(a, np.float32(np.inf)), np.nextafter(a, np.float32(-np.inf)))
+    return out
+
+
+def max_abs(a, b) -> float:
+    """The largest |a - b| over arrays, name→array mappings or lists of them."""
+    if isinstance(a, dict):
+        return max((max_abs(a[k], b[k]) for k in a), default=0.0)
+    if isinstance(a, list) and a and not np.isscalar(a[0]):
+        return max(max_abs(x, y) for x, y in zip(a, b))
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)), initial=0.0))
+
+
+def _series(a: list, b: list) -> np.ndarray:
+    n = min(len(a), len(b))
+    return np.abs(np.asarray(a[:n], np.float64) - np.asarray(b[:n], np.float64))
 
 
 @dataclass(frozen=True)
 class Envelope:
-    """One config's measured self-drift (max over seeds): |Δ| per step-1 stage, per step, per epoch."""
+    """The port's measured self-drift for one run (max over the perturbed runs)."""
 
-    key: str
-    seeds: int
-    step1_abs: dict[str, float]
-    step_loss_abs: list[float]
-    epoch_ppl_abs: list[float]
-    epoch_params_abs: list[float]
-    command: str = ""
+    runs: tuple[str, ...]
+    step1: dict[str, float]
+    losses: np.ndarray
+    grad_norms: np.ndarray
+    grad_sq: np.ndarray
+    perplexities: np.ndarray
+    final: float
+    seconds: float
 
-    def bound(self, values: list[float], i: int) -> float | None:
-        """FACTOR × the measured drift at index ``i`` (None beyond the calibrated range)."""
-        return FACTOR * values[i] if i < len(values) else None
-
-
-def load(path: Path = ENVELOPE_FILE) -> dict[str, Envelope]:
-    if not path.is_file():
-        return {}
-    doc = json.loads(path.read_text())
-    return {k: Envelope(k, **v) for k, v in doc.get("envelopes", {}).items()}
+    def sensitivity(self, reference: Trace, share: float = 0.01) -> int | None:
+        """The first step (1-based) at which the self-drift of the loss passes ``share`` of the loss."""
+        losses = np.abs(np.asarray(reference.losses[: len(self.losses)], np.float64))
+        over = np.flatnonzero(self.losses > share * losses)
+        return int(over[0]) + 1 if over.size else None
 
 
-def find(cfg: dict, path: Path = ENVELOPE_FILE) -> Envelope | None:
-    """The envelope measured for ``cfg``'s key, or None when that config was never calibrated."""
-    return load(path).get(config_key(cfg))
-
-
-@dataclass
-class Judgement:
-    """A stage judged against the envelope: worst |Δ|, its bound, and where it first went out."""
-
-    within: bool
-    max_abs: float
-    bound: float | None
-    first_out: str | None
-    note: str
-
-
-def judge_series(java: list[float], python: list[float], bounds: list[float], index_name: str) -> Judgement:
-    """A per-step or per-epoch series: each |Δ_i| must stay within FACTOR × bounds[i]."""
-    n = min(len(java), len(python))
-    diffs = np.abs(np.asarray(java[:n], np.float64) - np.asarray(python[:n], np.float64))
-    first_out, uncalibrated = None, 0
-    for i, d in enumerate(diffs):
-        if i >= len(bounds):
-            uncalibrated += 1
-            continue
-        if d > FACTOR * bounds[i] and first_out is None:
-            first_out = f"{index_name} {i + 1}: |Δ| {d:.3g} > {FACTOR:g} × {bounds[i]:.3g}"
-    note = f"{uncalibrated} {index_name}(s) beyond the calibrated range, not judged" if uncalibrated else ""
-    calibrated = min(n, len(bounds))
-    return Judgement(
-        first_out is None and calibrated > 0,
-        float(diffs.max()) if n else 0.0,
-        FACTOR * max(bounds[:calibrated]) if calibrated else None,
-        first_out,
-        note or ("no calibrated steps" if not calibrated else ""),
+def measure(reference: Trace, perturbed: dict[str, Trace], seconds: float) -> Envelope:
+    """The envelope from the reference run and the perturbed runs (name → trace) of the same run."""
+    step1 = {s: 0.0 for s in STEP1}
+    series: dict[str, np.ndarray] = {}
+    final = 0.0
+    for other in perturbed.values():
+        if reference.steps and other.steps:
+            for s in STEP1:
+                step1[s] = max(step1[s], max_abs(getattr(reference.steps[0], s), getattr(other.steps[0], s)))
+        for key in ("losses", "grad_norms", "grad_sq", "perplexities"):
+            d = _series(getattr(reference, key), getattr(other, key))
+            series[key] = d if key not in series else np.maximum(series[key], d[: len(series[key])])
+        final = max(final, max_abs(reference.final, other.final))
+    return Envelope(
+        tuple(perturbed),
+        step1,
+        series.get("losses", np.zeros(0)),
+        series.get("grad_norms", np.zeros(0)),
+        series.get("grad_sq", np.zeros((0, 0))),
+        series.get("perplexities", np.zeros(0)),
+        final,
+        seconds,
     )
-
-
-def judge_arrays(java: dict[str, np.ndarray], python: dict[str, np.ndarray], bound: float) -> Judgement:
-    """Named arrays (parameters, gradients): the largest |Δ| must stay within FACTOR × bound; names the worst."""
-    worst, worst_name = 0.0, None
-    for name in java:
-        d = float(
-            np.max(np.abs(np.asarray(java[name], np.float64) - np.asarray(python[name], np.float64)), initial=0.0)
-        )
-        if d > worst:
-            worst, worst_name = d, name
-    limit = FACTOR * bound
-    out = worst > limit
-    where = f"worst parameter {worst_name}: |Δ| {worst:.3g}" if worst_name else "no difference"
-    return Judgement(not out, worst, limit, where if out else None, where)

@@ -1,19 +1,17 @@
-"""The comparison's reports: report.json (versioned schema), report.md and a self-contained report.html."""
+"""A comparison's report: the judged stages, the outcome and its exit code, the headline, report.json's body.
+
+Renderings (the terminal table, report.md, report.html) are in ``parity/render.py``.
+"""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from djl_bridge.outputs import staged_outputs, write_json
 from djl_bridge.parity.compare import FAILED, IDENTICAL, NOT_COMPARED, StageResult
 from djl_bridge.parity.divergences import by_name
+from djl_bridge.trace import Trace
 
-SCHEMA = "djl-parity/report/2"
-ZERO_FLOOR = 1e-12  # where an exact zero difference is drawn on a log axis
+SCHEMA = "djl-parity/report/3"
 
 
 PASS, FAIL, INCOMPLETE = "PASS", "FAIL", "INCOMPLETE"
@@ -21,23 +19,55 @@ PASS, FAIL, INCOMPLETE = "PASS", "FAIL", "INCOMPLETE"
 EXIT_CODES = {PASS: 0, FAIL: 1, INCOMPLETE: 4}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
-    """Everything a comparison found, ready to be written."""
+    """Everything a comparison found, built once from the judged stages and the two traces."""
 
+    title: str
     config: dict
     init: str
-    stages: list[StageResult]
+    stages: tuple[StageResult, ...]
     environment: dict
-    java_ppl: list[float] = field(default_factory=list)
-    python_ppl: list[float] = field(default_factory=list)
-    java_step_loss: list[float] = field(default_factory=list)
-    python_step_loss: list[float] = field(default_factory=list)
-    predictions: dict[str, dict[str, str]] = field(default_factory=dict)
-    deviations: list[str] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
-    #: allowed |Δ| per epoch ("perplexity") and per step ("step_loss") when judged by the envelope
+    #: "perplexity" and "step_loss": {"java": [...], "python": [...]}
+    series: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    #: allowed |Δ| per epoch ("perplexity") and per step ("step_loss") when judged by the run's envelope
     bands: dict[str, list[float]] = field(default_factory=dict)
+    predictions: dict[str, dict[str, str]] = field(default_factory=dict)
+    deviations: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+    #: the step at which the port's own last-bit drift in the loss passes 1 % (None: not within the run)
+    sensitive_from: int | None = None
+    #: a notebook's figures, as an HTML fragment (``notebook/figures.py``)
+    figures_html: str = ""
+
+    @classmethod
+    def of(cls, title: str, config: dict, init: str, stages, java: Trace, port: Trace, **more) -> Report:
+        """A report of two traces judged into ``stages``; ``more`` fills the other fields."""
+        environment = {f"java: {k}": v for k, v in java.environment.items()}
+        environment |= {f"python: {k}": v for k, v in port.environment.items()}
+        environment |= {f"java: {k}": f"{v:.3g}" for k, v in java.costs.items()}
+        for side, t in (("java", java), ("python", port)):
+            if t.speeds:  # reported, never compared
+                environment[f"{side}: tokens/s (last epoch)"] = f"{t.speeds[-1]:,.0f}"
+        series = {
+            "perplexity": {"java": list(java.perplexities), "python": list(port.perplexities)},
+            "step_loss": {"java": list(java.losses), "python": list(port.losses)},
+        }
+        predictions = {
+            p: {"java": java.predictions.get(p, ""), "python": port.predictions.get(p, "")} for p in port.predictions
+        }
+        return cls(
+            title,
+            config,
+            init,
+            tuple(stages),
+            {**environment, **more.pop("environment", {})},
+            series,
+            predictions=predictions,
+            deviations=tuple(java.deviations) + tuple(more.pop("deviations", ())),
+            findings=tuple(port.findings),
+            **more,
+        )
 
     @property
     def outcome(self) -> str:
@@ -53,11 +83,14 @@ class Report:
         return EXIT_CODES[self.outcome]
 
     def verdict(self) -> str:
-        """The headline: the outcome, and what it rests on."""
+        """The headline: the outcome, what it rests on, where the runs first part, how sensitive the run is."""
         outcome, n = self.outcome, len(self.stages)
         if outcome == FAIL:
-            failed = [s.stage for s in self.stages if s.status == FAILED]
-            return f"FAIL: {len(failed)} of {n} stage(s) differ beyond tolerance or unexplained: {', '.join(failed)}"
+            failed = [s for s in self.stages if s.status == FAILED]
+            first = failed[0]
+            where = f"; they first part at {first.stage}" + (f", {first.first_bad}" if first.first_bad else "")
+            names = ", ".join(s.stage for s in failed)
+            return f"FAIL: {len(failed)} of {n} stage(s) differ beyond tolerance or unexplained: {names}{where}"
         if outcome == INCOMPLETE:
             skipped = [s for s in self.stages if s.status == NOT_COMPARED]
             if not skipped:
@@ -71,7 +104,16 @@ class Report:
         identical = sum(s.status == IDENTICAL for s in self.stages)
         return (
             f"PASS: all {n} stages compared; {identical} identical, the rest within a measured bound "
-            f"or explained by a named cause"
+            f"or explained by a named cause" + self.sensitivity()
+        )
+
+    def sensitivity(self) -> str:
+        """How sensitive the run is, when its own last-bit drift grows past 1 % of the loss within it."""
+        if self.sensitive_from is None:
+            return ""
+        return (
+            f"; from step {self.sensitive_from} the port's own last-bit drift passes 1 % of the loss, so parity "
+            "beyond it rests on the envelope (statistical), not on the bits"
         )
 
     def causes(self) -> list[dict]:
@@ -84,258 +126,19 @@ class Report:
     def as_json(self) -> dict:
         return {
             "schema": SCHEMA,
+            "title": self.title,
             "outcome": self.outcome,
             "exit_code": self.exit_code,
             "verdict": self.verdict(),
             "config": self.config,
             "init": self.init,
             "environment": self.environment,
-            "deviations": self.deviations,
-            "findings": self.findings,
+            "deviations": list(self.deviations),
+            "findings": list(self.findings),
+            "sensitive_from": self.sensitive_from,
             "stages": [s.as_dict() for s in self.stages],
             "causes": self.causes(),
-            "series": {
-                "java_perplexity": self.java_ppl,
-                "python_perplexity": self.python_ppl,
-                "java_step_loss": self.java_step_loss,
-                "python_step_loss": self.python_step_loss,
-            },
+            "series": self.series,
             "predictions": self.predictions,
             "bands": self.bands,
         }
-
-
-def _fmt(x: float) -> str:
-    return "0" if x == 0 else f"{x:.3g}"
-
-
-def init_sentence(report: Report) -> str:
-    other = "python" if report.init == "java" else "java"
-    return (
-        f"Each side drew its initial weights from seed {report.config.get('seed')} by its own code "
-        f"(stage init.independent); then the {report.init} side's weights were copied exactly to the "
-        f"{other} side (init.transfer), and both trained from them."
-    )
-
-
-def stage_rows(report: Report) -> list[list[str]]:
-    head = [
-        "stage",
-        "verdict",
-        "tolerance",
-        "elements",
-        "differing",
-        "max |Δ|",
-        "max rel",
-        "max ULP",
-        "first out of tolerance",
-        "cause / note",
-    ]
-    rows = []
-    for s in report.stages:
-        numbers = (
-            ["-"] * 5
-            if s.status == NOT_COMPARED
-            else [str(s.count), str(s.mismatched), _fmt(s.max_abs), _fmt(s.max_rel), str(s.max_ulp)]
-        )
-        note = s.note if len(s.note) <= 90 else s.note[:87] + "..."
-        rows.append(
-            [s.stage, s.status, s.tolerance, *numbers, s.first_bad or "", " — ".join(x for x in (s.cause, note) if x)]
-        )
-    return [head, *rows]
-
-
-def grad_rows(report: Report) -> list[list[str]]:
-    stage = next((s for s in report.stages if s.stage == "step1.grads"), None)
-    if stage is None:
-        return []
-    rows = [
-        [d["name"], str(d["count"]), str(d["mismatched"]), _fmt(d["max_abs"]), _fmt(d["max_rel"]), str(d["max_ulp"])]
-        for d in stage.details
-    ]
-    return [["parameter", "elements", "differing", "max |Δ|", "max rel", "max ULP"], *rows]
-
-
-def _md_table(rows: list[list[str]]) -> str:
-    if not rows:
-        return "_none_\n"
-    esc = [[c.replace("|", "\\|") for c in r] for r in rows]
-    lines = ["| " + " | ".join(esc[0]) + " |", "|" + "---|" * len(esc[0])]
-    lines += ["| " + " | ".join(r) + " |" for r in esc[1:]]
-    return "\n".join(lines) + "\n"
-
-
-def to_markdown(report: Report) -> str:
-    cfg = report.config
-    out = [
-        f"# djl-parity comparison: {cfg['model']}, {cfg['epochs']} epoch(s)\n",
-        f"**{report.verdict()}**\n",
-        f"{init_sentence(report)} Python mode `{cfg['mode']}`.\n",
-        "## Stages\n",
-        _md_table(stage_rows(report)),
-    ]
-    if report.causes():
-        out += ["\n## Named causes\n"] + [
-            f"- **{c['name']}**: {c['cause']}. Symptom: {c['symptom']} (shown by `{c['shown_by']}`)\n"
-            for c in report.causes()
-        ]
-    if report.deviations:
-        out += ["\n## Deviations from the published notebook\n"] + [f"- {d}\n" for d in report.deviations]
-    if report.findings:
-        out += ["\n## Findings\n"] + [f"- {f}\n" for f in report.findings]
-    out += ["\n## Gradients of the first step, per parameter\n", _md_table(grad_rows(report))]
-    if report.predictions:
-        out += [
-            "\n## Predictions\n",
-            _md_table(
-                [["prefix", "java (DJL)", "python (PyTorch)"]]
-                + [[p, v.get("java", ""), v.get("python", "")] for p, v in report.predictions.items()]
-            ),
-        ]
-    out += ["\n## Environment\n"] + [f"- {k}: {v}\n" for k, v in report.environment.items()]
-    out += ["\n## Configuration\n"] + [f"- {k}: {v}\n" for k, v in cfg.items()]
-    return "".join(out)
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def figures(report: Report) -> dict[str, str]:
-    """Base64 PNGs: the perplexity curves overlaid, and the per-step loss difference on a log scale."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    out = {}
-    if report.java_ppl or report.python_ppl:
-        fig, ax = plt.subplots(figsize=(6.4, 3.6))
-        ax.plot(range(1, len(report.java_ppl) + 1), report.java_ppl, "o-", label="Java (DJL)", lw=3, alpha=0.6)
-        ax.plot(range(1, len(report.python_ppl) + 1), report.python_ppl, "x--", label="Python (PyTorch port)")
-        band = report.bands.get("perplexity", [])[: len(report.python_ppl)]
-        if band:
-            xs, ys = range(1, len(band) + 1), report.python_ppl[: len(band)]
-            ax.fill_between(
-                xs,
-                [y - b for y, b in zip(ys, band)],
-                [y + b for y, b in zip(ys, band)],
-                color="tab:green",
-                alpha=0.25,
-                label="envelope (allowed |Δ|)",
-            )
-        ax.set(xlabel="epoch", ylabel="perplexity", title="Training perplexity per epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        ax.legend()
-        out["perplexity"] = _png(fig)
-        plt.close(fig)
-    n = min(len(report.java_step_loss), len(report.python_step_loss))
-    if n:
-        diffs = [abs(a - b) for a, b in zip(report.java_step_loss[:n], report.python_step_loss[:n])]
-        fig, ax = plt.subplots(figsize=(6.4, 3.6))
-        ax.semilogy(range(1, n + 1), [max(d, ZERO_FLOOR) for d in diffs], "o-", ms=3)
-        band = report.bands.get("step_loss", [])[:n]
-        if band:
-            ax.semilogy(range(1, len(band) + 1), band, "-", color="tab:green", label="envelope (allowed |Δ|)")
-            ax.legend()
-        ax.axhline(ZERO_FLOOR, color="grey", lw=0.8, ls=":")
-        ax.text(1, ZERO_FLOOR * 1.6, "bottom line = identical (difference 0)", fontsize=8, color="grey")
-        ax.set(xlabel="training step", ylabel="|loss Java − loss Python|", title="Per-step loss difference")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3, which="both")
-        out["step_loss"] = _png(fig)
-        plt.close(fig)
-    return out
-
-
-def _html_table(rows: list[list[str]], status_col: int | None = None) -> str:
-    if not rows:
-        return "<p><em>none</em></p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-    body = []
-    for r in rows[1:]:
-        cls = ""
-        if status_col is not None:
-            cls = {"identical": "ok", "within tolerance": "ok", "explained": "expl", "not compared": "skip"}.get(
-                r[status_col], "bad"
-            )
-        body.append(f"<tr class='{cls}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def to_html(report: Report) -> str:
-    figs = figures(report)
-    cfg = report.config
-    verdict_cls = {PASS: "ok", FAIL: "bad", INCOMPLETE: "skip"}[report.outcome]
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>djl-parity: {html.escape(cfg['model'])}</title><style>",
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}",
-        "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;",
-        "padding:3px 6px;text-align:left}th{background:#f3f3f3}tr.ok td:nth-child(2){color:#17692d}",
-        "tr.expl td:nth-child(2){color:#8a5a00}tr.skip td:nth-child(2){color:#555;font-style:italic}",
-        "tr.bad td:nth-child(2){color:#b00020;font-weight:bold}",
-        ".verdict{padding:.8em 1em;border-radius:6px;font-size:1.1em}.verdict.ok{background:#e5f5e9}",
-        ".verdict.bad{background:#fde8ea}.verdict.skip{background:#fff4d6}",
-        "code{background:#f3f3f3;padding:0 3px}</style></head><body>",
-        f"<h1>djl-parity: {html.escape(cfg['model'])}, {cfg['epochs']} epoch(s)</h1>",
-        f"<p class='verdict {verdict_cls}'>{html.escape(report.verdict())}</p>",
-        f"<p>{html.escape(init_sentence(report))} Python mode <code>{html.escape(cfg['mode'])}</code>.</p>",
-        "<h2>Stages</h2>",
-        _html_table(stage_rows(report), status_col=1),
-    ]
-    if report.causes():
-        parts.append(
-            "<h2>Named causes</h2><ul>"
-            + "".join(
-                f"<li><b>{html.escape(c['name'])}</b>: {html.escape(c['cause'])} "
-                f"Symptom: {html.escape(c['symptom'])} (shown by <code>{html.escape(c['shown_by'])}</code>)</li>"
-                for c in report.causes()
-            )
-            + "</ul>"
-        )
-    if report.deviations:
-        parts.append(
-            "<h2>Deviations from the published notebook</h2><ul>"
-            + "".join(f"<li>{html.escape(d)}</li>" for d in report.deviations)
-            + "</ul>"
-        )
-    if report.findings:
-        parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in report.findings) + "</ul>")
-    for key, title in (("perplexity", "Perplexity, both sides"), ("step_loss", "Per-step loss difference")):
-        if key in figs:
-            parts.append(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{figs[key]}'>")
-    parts += ["<h2>Gradients of the first step, per parameter</h2>", _html_table(grad_rows(report))]
-    if report.predictions:
-        parts += [
-            "<h2>Predictions</h2>",
-            _html_table(
-                [["prefix", "Java (DJL)", "Python (PyTorch)"]]
-                + [[p, v.get("java", ""), v.get("python", "")] for p, v in report.predictions.items()]
-            ),
-        ]
-    parts += [
-        "<h2>Environment</h2>",
-        _html_table([["what", "value"]] + [[k, str(v)] for k, v in report.environment.items()]),
-        "<h2>Configuration</h2>",
-        _html_table([["setting", "value"]] + [[k, str(v)] for k, v in cfg.items()]),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
-
-
-def write_report_files(report: Report, folder: Path) -> None:
-    """report.json, report.md and report.html into ``folder`` (a staging folder)."""
-    write_json(folder / "report.json", report.as_json())
-    (folder / "report.md").write_text(to_markdown(report))
-    (folder / "report.html").write_text(to_html(report))
-
-
-def write_report(report: Report, out_dir: Path) -> None:
-    """report.json, report.md and report.html, written whole or not at all."""
-    with staged_outputs(out_dir) as stage:
-        write_report_files(report, stage)

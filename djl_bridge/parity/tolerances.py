@@ -13,19 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from djl_bridge.parity.divergences import Bound, bound_for
-
-#: Stages that are data, not float arithmetic: equal or not.
-DATA_STAGES = (
-    "lines",
-    "tokens",
-    "vocab",
-    "corpus",
-    "batches.x",
-    "batches.y",
-    "init.independent",
-    "init.transfer",
-    "predictions",
-)
+from djl_bridge.parity.stages import DATA_STAGES
 
 
 @dataclass(frozen=True)
@@ -47,8 +35,8 @@ class Tolerance:
 def tolerance_for(stage: str, mode: str) -> Tolerance:
     """The declared tolerance of ``stage`` when the Python side runs in ``mode``.
 
-    ``mode`` ``engine:<engine>`` is a comparison across engines (``parity/cross_engine.py``):
-    there the float stages of a run take :func:`envelope_tolerance` instead.
+    ``mode`` ``engine:<engine>`` is a comparison across engines (``flows/compare.py``):
+    there the float stages of a run are judged against the run's envelope (``parity/judges.py``).
     """
     if mode not in ("parity", "fast") and not mode.startswith("engine:"):
         raise ValueError(f"unknown mode {mode!r}")
@@ -59,12 +47,3 @@ def tolerance_for(stage: str, mode: str) -> Tolerance:
         return Tolerance()
     divergence, bound = found
     return Tolerance(bound=bound, cause=divergence.name)
-
-
-def envelope_tolerance(stage: str, mode: str, allowed: float) -> tuple[Tolerance, Tolerance]:
-    """A float stage across engines: within ``allowed`` (FACTOR × the calibrated envelope of this run,
-    ``parity/envelope.py``), and never beyond the cap of the registered cause (``engine-rounding``)."""
-    found = bound_for(stage, mode)
-    cause = found[0].name if found else None
-    envelope = Tolerance(bound=Bound(atol=allowed), cause=cause)
-    return envelope, Tolerance(bound=found[1], cause=cause) if found else Tolerance()

@@ -10,15 +10,19 @@ A message is a pair of files in the run's private folder (mode 0700, made by the
 ``NAME.bin``
     The arrays' raw C-order bytes, each starting at its ``offset`` (64-byte aligned), no header.
 
-Dataclasses (the Trace, its StepTrace, a RunResult) travel as their fields: the reader passes
-the class to rebuild. Besides these messages, the worker writes one JSON object per line on an
-event pipe (``{"event": "epoch", ...}``, ``"done"``, ``"error"``); see ``worker_main``.
+Dataclasses (a Request, a Trace and the dataclasses inside them) travel as their fields; the
+reader rebuilds them from the class's type hints (:func:`rebuild`). Besides these messages, the
+worker writes one JSON object per line on an event pipe (``{"event": "epoch", ...}``, ``"done"``,
+``"error"``); see ``worker_main``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,16 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], key: str) -> Any:
     if isinstance(value, (list, tuple)):
         return [_encode(v, arrays, f"{key}/{i}") for i, v in enumerate(value)]
     return value
+
+
+def digest(value: Any) -> str:
+    """A SHA-256 over a value as this format encodes it: its JSON body, and every array's dtype, shape and bytes."""
+    arrays: dict[str, np.ndarray] = {}
+    h = hashlib.sha256(json.dumps(_encode(value, arrays, ""), sort_keys=True, default=str).encode())
+    for key, a in arrays.items():
+        h.update(f"{key}:{a.dtype.str}:{a.shape}".encode())
+        h.update(memoryview(a).cast("B") if a.size else b"")
+    return h.hexdigest()
 
 
 def write(folder: Path, name: str, body: Any) -> int:
@@ -87,15 +101,24 @@ def read(folder: Path, name: str) -> Any:
     return _decode(doc["body"], arrays)
 
 
-def rebuild(cls: type, fields: dict[str, Any], nested: dict[str, type] | None = None) -> Any:
-    """An instance of dataclass ``cls`` from a decoded body; ``nested`` names dataclass-typed fields."""
-    nested = nested or {}
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in fields:
-            continue
-        v = fields[f.name]
-        if f.name in nested and v is not None:
-            v = rebuild(nested[f.name], v)
-        kwargs[f.name] = v
-    return cls(**kwargs)
+def rebuild(kind: Any, value: Any) -> Any:
+    """A decoded body as ``kind``: dataclasses (rebuilt from their type hints, recursively), ``list[...]``,
+    ``dict[str, ...]``, ``tuple[...]`` and ``X | None``; anything else as it came."""
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(
+            **{f.name: rebuild(hints[f.name], value[f.name]) for f in dataclasses.fields(kind) if f.name in value}
+        )
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        return rebuild(options[0], value) if len(options) == 1 else value
+    if origin is list:
+        return [rebuild(args[0], v) for v in value]
+    if origin is tuple:
+        return tuple(rebuild(a, v) for a, v in zip(args, value)) if args and args[-1] is not Ellipsis else tuple(value)
+    if origin is dict:
+        return {k: rebuild(args[1], v) for k, v in value.items()}
+    return value

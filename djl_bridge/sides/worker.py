@@ -1,7 +1,7 @@
 """Our Java helpers in a child process: DJL 0.23 + MXNet, or DJL 0.35.1 on its own libtorch.
 
 JPype starts one JVM per process and two DJL versions cannot share a classpath, so an engine
-other than the shared-libtorch ``pytorch`` runs in a worker (``sides/worker_main.py``): a Python
+other than the shared-libtorch ``pytorch`` runs in a worker (``worker_main.py``): a Python
 process that starts its own JVM on that engine's classpath and never imports torch. Parent and
 worker talk through one message format (``sides/wire.py``: JSON plus raw array bytes in a
 private temp folder, in RAM-backed /dev/shm where there is one) and an event pipe.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
 import json
 import os
 import selectors
@@ -35,15 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from djl_bridge.config import ConfigError, RunConfig
+from djl_bridge.config import ConfigError
 from djl_bridge.jvm.engines import spec
 from djl_bridge.jvm.errors import JavaError
 from djl_bridge.jvm.runtime import BridgeSetupError
-from djl_bridge.runs import EpochCallback, RunResult
 from djl_bridge.sides import wire
-from djl_bridge.trace import StepTrace, Trace
+from djl_bridge.trace import Trace
+
+EpochCallback = Callable[[int, float, float], None]
 
 #: Seconds the worker may stay silent (JVM start, one epoch) before it counts as hung.
 IDLE_TIMEOUT_ENV = "DJL_PARITY_WORKER_TIMEOUT"
@@ -95,14 +93,14 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    """Stop the worker's process group, SIGTERM then SIGKILL, and reap it."""
+def _kill(proc: subprocess.Popen, grace: float = _GRACE_S) -> None:
+    """Stop the worker's process group, SIGTERM then (after ``grace`` seconds) SIGKILL, and reap it."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
     try:
-        proc.wait(_GRACE_S)
+        proc.wait(grace)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -125,16 +123,40 @@ def _exit_words(code: int) -> str:
     return f"exited with status {code}"
 
 
+def _spawn(folder: Path, write_fd: int, threads: int | None) -> subprocess.Popen:
+    """The worker process, in a session of its own, killed with its parent, its output in ``worker.log``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTORCH_LIBRARY_PATH"}
+    env["DJL_PARITY_JVM_ERROR_FILE"] = str(folder / "hs_err_pid%p.log")
+    if threads is not None:
+        env["DJL_PARITY_THREADS"] = str(threads)
+    with open(folder / "worker.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "djl_bridge.worker_main", str(folder), str(write_fd)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            env=env,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+
 def run_worker(
-    engine: str, request: dict, on_event: Callable[[dict], None] | None = None, timeout: float | None = None
+    engine: str,
+    request: dict,
+    on_event: Callable[[dict], None] | None = None,
+    timeout: float | None = None,
+    threads: int | None = None,
 ) -> tuple[Any, WorkerStats]:
     """Run one request in a fresh worker on ``engine``; its response body and the run's costs.
 
-    ``timeout`` (default ``$DJL_PARITY_WORKER_TIMEOUT`` or 600) is the longest silence allowed.
+    ``timeout`` (default ``$DJL_PARITY_WORKER_TIMEOUT`` or 600) is the longest silence allowed;
+    ``threads`` the worker's compute threads (default: ``$DJL_PARITY_THREADS`` or every CPU).
     """
     timeout = idle_timeout() if timeout is None else timeout
-    if spec(engine).in_process:
-        raise ValueError(f"engine {engine} runs in this process, not in a worker")
+    spec(engine)  # a known engine
     stats = WorkerStats(engine)
     t_start = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="djl-parity-worker-", dir=_shm()))  # mode 0700: private to this user
@@ -144,20 +166,7 @@ def run_worker(
         t0 = time.perf_counter()
         stats.request_bytes = wire.write(folder, "request", {**request, "engine": engine})
         stats.request_write_s = time.perf_counter() - t0
-        env = {k: v for k, v in os.environ.items() if k != "PYTORCH_LIBRARY_PATH"}
-        env["DJL_PARITY_JVM_ERROR_FILE"] = str(folder / "hs_err_pid%p.log")
-        with open(folder / "worker.log", "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "djl_bridge.sides.worker_main", str(folder), str(write_fd)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=folder,
-                env=env,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
+        proc = _spawn(folder, write_fd, threads)
         os.close(write_fd)
         write_fd = -1
         last = _follow(proc, read_fd, timeout, stats, t_start, on_event, folder)
@@ -170,6 +179,10 @@ def run_worker(
             proc.wait(_GRACE_S * 10)
         stats.total_s = time.perf_counter() - t_start
         return body, stats
+    except BaseException:  # an interrupt or a failure: nothing of the worker's is wanted any more
+        if proc is not None:
+            _kill(proc, grace=0)
+        raise
     finally:
         if proc is not None:
             _kill(proc)
@@ -241,22 +254,11 @@ def _raise_reported(engine: str, event: dict, folder: Path) -> None:
     raise WorkerFailed(f"the {engine} worker failed: {message}\n{event.get('stack', '')}".rstrip())
 
 
-def _epochs(on_epoch: EpochCallback | None) -> Callable[[dict], None] | None:
+def epoch_events(on_epoch: EpochCallback | None) -> Callable[[dict], None] | None:
+    """A worker-event listener that hands each "epoch" event to ``on_epoch(epoch, perplexity, speed)``."""
     if on_epoch is None:
         return None
     return lambda e: on_epoch(e["epoch"], e["perplexity"], e["speed"]) if e.get("event") == "epoch" else None
-
-
-def _config_body(cfg: RunConfig, data: Path) -> dict:
-    return {"config": dataclasses.asdict(cfg), "data": str(data)}
-
-
-def train(
-    engine: str, cfg: RunConfig, data: Path, on_epoch: EpochCallback | None = None, timeout: float | None = None
-) -> tuple[RunResult, WorkerStats]:
-    """``train --impl djl`` on ``engine`` in a worker: the notebook's run and printed lines."""
-    body, stats = run_worker(engine, {"op": "train", **_config_body(cfg, data)}, _epochs(on_epoch), timeout)
-    return wire.rebuild(RunResult, body), stats
 
 
 def engine_status(engine: str, timeout: float = 300) -> WorkerStats:
@@ -264,64 +266,15 @@ def engine_status(engine: str, timeout: float = 300) -> WorkerStats:
     return run_worker(engine, {"op": "engine"}, None, timeout)[1]
 
 
-@dataclass
-class WorkerTrace:
-    """A worker's trace of one run, with what it found and what it cost."""
-
-    trace: Trace
-    as_published: dict | None
-    torch_imported: bool
-    stats: WorkerStats
-
-
-def trace(
-    engine: str,
-    cfg: RunConfig,
-    data: Path,
-    init_params: dict[str, np.ndarray] | None,
-    steps: int,
-    probe: bool = False,
-    on_epoch: EpochCallback | None = None,
-    timeout: float | None = None,
-    discard_stop_gradient: bool = False,
-    on_event: Callable[[dict], None] | None = None,
-) -> WorkerTrace:
-    """The Java side's trace on ``engine`` (data stages, step 1, losses, perplexities, final state).
-
-    ``on_event`` hears every worker event (``on_epoch`` only the epochs).
-    """
-    request = {
-        "op": "trace",
-        **_config_body(cfg, data),
-        "steps": steps,
-        "init_params": init_params,
-        "probe": probe,
-        "discard_stop_gradient": discard_stop_gradient,
-    }
-    epochs = _epochs(on_epoch)
-
-    def heard(event: dict) -> None:
-        if on_event is not None:
-            on_event(event)
-        if epochs is not None:
-            epochs(event)
-
-    body, stats = run_worker(engine, request, heard, timeout)
-    return WorkerTrace(_trace(body["trace"]), body["as_published"], bool(body["torch_imported"]), stats)
-
-
-def _trace(t: dict) -> Trace:
-    t["batches_x"], t["batches_y"] = np.asarray(t["batches_x"]), np.asarray(t["batches_y"])
-    return wire.rebuild(Trace, t, {"step1": StepTrace})
-
-
 def notebook(
     engine: str, request: dict, on_event: Callable[[dict], None] | None = None, timeout: float | None = None
 ) -> tuple[dict, dict[int, Trace], WorkerStats]:
     """A d2l-java notebook executed in a worker on ``engine`` (op ``notebook``, see ``worker_main``).
 
-    Returns the response body (``run``: ``sides.notebook.to_message``; ``torch_imported``), our
+    Returns the response body (``run``: ``notebook.executor.to_message``; ``torch_imported``), our
     helpers' replays by compared-call index, and the run's costs.
     """
+    from djl_bridge.sides import wire
+
     body, stats = run_worker(engine, {"op": "notebook", **request}, on_event, timeout)
-    return body, {int(i): _trace(t) for i, t in body["replays"].items()}, stats
+    return body, {int(i): wire.rebuild(Trace, t) for i, t in body["replays"].items()}, stats

@@ -86,6 +86,11 @@ public class TrainSession implements AutoCloseable {
         return epoch == null ? Float.NaN : epoch.lastLoss();
     }
 
+    /** What the last step's clipping measured (every step). */
+    public Training.Clip lastClip() {
+        return epoch == null ? null : epoch.lastClip();
+    }
+
     public void setCapture(boolean capture) {
         this.capture = capture;
     }
@@ -155,9 +160,9 @@ public class TrainSession implements AutoCloseable {
         }
 
         @Override
-        public void afterClipping(double gradNorm) {
+        public void afterClipping(Training.Clip clip) {
             if (rec != null) {
-                rec.gradNorm = gradNorm;
+                rec.gradNorm = clip.norm;
                 rec.gradsAfter = grads(rec.manager);
             }
         }

@@ -29,7 +29,7 @@ public final class Ch8Epoch {
 
         void afterBackward();
 
-        void afterClipping(double gradNorm);
+        void afterClipping(Training.Clip clip);
 
         void afterUpdate();
     }
@@ -46,6 +46,7 @@ public final class Ch8Epoch {
     private final Accumulator metric = new Accumulator(2); // sum of loss, no. of tokens
     private NDList state;
     private float lastLoss = Float.NaN;
+    private Training.Clip lastClip;
     private Observer observer;
     private boolean finished;
     private boolean discardStopGradient;
@@ -84,6 +85,11 @@ public final class Ch8Epoch {
 
     public float lastLoss() {
         return lastLoss;
+    }
+
+    /** What the last step's clipping measured. */
+    public Training.Clip lastClip() {
+        return lastClip;
     }
 
     /** Trains on the next batch; false when the epoch has no batch left. */
@@ -160,9 +166,9 @@ public final class Ch8Epoch {
             observer.afterForward(yHat, state, l);
             observer.afterBackward();
         }
-        double norm = Training.clipGradients(net, 1, childManager);
+        lastClip = Training.clipGradients(net, 1, childManager);
         if (observer != null) {
-            observer.afterClipping(norm);
+            observer.afterClipping(lastClip);
         }
         updater.apply(1, childManager); // 1: the loss is already a mean
         if (observer != null) {

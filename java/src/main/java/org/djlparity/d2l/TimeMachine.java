@@ -12,8 +12,6 @@ import ai.djl.training.loss.Loss;
 import ai.djl.translate.TranslateException;
 import ai.djl.util.Pair;
 
-import org.djlparity.notebook.standins.Animator;
-
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URL;
@@ -193,34 +191,16 @@ public final class TimeMachine {
                 listener.onEpoch(epoch + 1, ppl, speed);
             }
         }
+        printResults(ppl, speed, net, vocab, device, manager);
+    }
+
+    /** What trainCh8 prints when training ends: the perplexity line and the two predictions. */
+    public static void printResults(
+            double ppl, double speed, Object net, Vocab vocab, Device device, NDManager manager) {
         System.out.format(
                 "perplexity: %.1f, %.1f tokens/sec on %s%n", ppl, speed, device.toString());
         System.out.println(predictCh8("time traveller", 50, net, vocab, device, manager));
         System.out.println(predictCh8("traveller", 50, net, vocab, device, manager));
-    }
-
-    /**
-     * The book's form: trains and prints as the notebook does, and hands every 10th epoch's
-     * perplexity to the notebook's animator (djl-parity's recording stand-in).
-     */
-    public static void trainCh8(
-            Object net,
-            RandomAccessDataset dataset,
-            Vocab vocab,
-            int lr,
-            int numEpochs,
-            Device device,
-            boolean useRandomIter,
-            NDManager manager)
-            throws IOException, TranslateException {
-        Animator animator = new Animator();
-        trainCh8(net, dataset, vocab, lr, numEpochs, device, useRandomIter, manager,
-                (epoch, ppl, speed) -> {
-                    if (EpochListener.isPlotPoint(epoch)) {
-                        animator.add(epoch, (float) ppl, "ppl");
-                        animator.show();
-                    }
-                });
     }
 
     /** One epoch; returns (perplexity, tokens/sec). Runs {@link Ch8Epoch} batch by batch. */

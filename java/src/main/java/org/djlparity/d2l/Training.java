@@ -29,18 +29,32 @@ public final class Training {
         }
     }
 
+    /** What clipping measured: each parameter's float32 sum of squared gradients, and their norm. */
+    public static final class Clip {
+        public final float[] sq;
+        public final double norm;
+
+        Clip(float[] sq, double norm) {
+            this.sq = sq;
+            this.norm = norm;
+        }
+    }
+
     /** Clips the global gradient norm to theta (docs/notebook.md, "Training"). */
     public static void gradClipping(Object net, int theta, NDManager manager) {
         clipGradients(net, theta, manager);
     }
 
-    /** Same as {@link #gradClipping}, returning the norm measured before clipping. */
-    public static double clipGradients(Object net, int theta, NDManager manager) {
+    /** Same as {@link #gradClipping}, returning what it measured before clipping. */
+    public static Clip clipGradients(Object net, int theta, NDManager manager) {
         NDList grads = gradients(net);
+        float[] sq = new float[grads.size()];
         double result = 0;
-        for (NDArray g : grads) {
+        for (int i = 0; i < sq.length; i++) {
+            NDArray g = grads.get(i);
             g.attach(manager);
-            result += g.pow(2).sum().getFloat(); // float32 scalar added into a double
+            sq[i] = g.pow(2).sum().getFloat();
+            result += sq[i]; // float32 scalar added into a double
         }
         double norm = Math.sqrt(result);
         if (norm > theta) {
@@ -48,7 +62,7 @@ public final class Training {
                 g.muli(theta / norm);
             }
         }
-        return norm;
+        return new Clip(sq, norm);
     }
 
     /**

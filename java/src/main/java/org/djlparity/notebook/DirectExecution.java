@@ -25,16 +25,29 @@ public final class DirectExecution implements ExecutionControlProvider {
         return NAME;
     }
 
+    private Object lastValue;
+
     @Override
     public ExecutionControl generate(ExecutionEnv env, Map<String, String> parameters) {
         return new OnCallerThread();
     }
 
+    /** The value of the last snippet run (the object itself, not JShell's text of it); null for none. */
+    Object lastValue() {
+        return lastValue;
+    }
+
+    void forgetValue() {
+        lastValue = null;
+    }
+
     /** Local execution control whose {@code invoke} does not start a thread. */
-    static final class OnCallerThread extends LocalExecutionControl {
+    final class OnCallerThread extends LocalExecutionControl {
         @Override
         protected String invoke(Method doitMethod) throws Exception {
-            return valueString(doitMethod.invoke(null));
+            Object value = doitMethod.invoke(null);
+            lastValue = value;
+            return valueString(value);
         }
     }
 }

@@ -45,14 +45,17 @@ public final class NotebookShell implements AutoCloseable {
     }
 
     private final JShell shell;
+    private final DirectExecution execution = new DirectExecution();
     private final Map<String, Origin> origins = new HashMap<>();
+    private Object cellValue;
+    private static volatile int currentCell;
     private final PrintStream originalOut;
     private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
     private final Map<String, Object> exported = new HashMap<>();
     private static NotebookShell current;
 
     public NotebookShell() {
-        shell = JShell.builder().executionEngine(new DirectExecution(), Map.of()).build();
+        shell = JShell.builder().executionEngine(execution, Map.of()).build();
         for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
             if (!entry.isEmpty()) {
                 shell.addToClasspath(entry);
@@ -79,6 +82,24 @@ public final class NotebookShell implements AutoCloseable {
         };
         System.setOut(new PrintStream(tee, true, StandardCharsets.UTF_8));
         current = this;
+    }
+
+    /** Adds a jar (or class folder) to the shell's class path: the compiler's and the loader's. */
+    public void addToClasspath(String path) {
+        shell.addToClasspath(path);
+    }
+
+    /** The cell whose snippet is running (or ran last); 0 before the first. */
+    public static int currentCell() {
+        return currentCell;
+    }
+
+    /**
+     * The value of the last snippet evaluated when it was an expression (what a notebook kernel
+     * shows as the value of a cell that ends with it); null after a statement or declaration.
+     */
+    public Object cellValue() {
+        return cellValue;
     }
 
     /** The snippets of {@code code}, each with its first line (1-based) within {@code code}. */
@@ -134,6 +155,9 @@ public final class NotebookShell implements AutoCloseable {
      */
     public Outcome eval(int cell, String source, int line, String text) {
         captured.reset();
+        currentCell = cell;
+        cellValue = null;
+        execution.forgetValue();
         List<SnippetEvent> events;
         Recorder.beginUnit(cell, source, line); // a recorded loop never spans two snippets
         try {
@@ -166,8 +190,16 @@ public final class NotebookShell implements AutoCloseable {
             if (ex != null) {
                 return runtimeFailure(ex, line, printed);
             }
+            if (isExpression(e.snippet())) {
+                cellValue = execution.lastValue();
+            }
         }
         return Outcome.ok(printed);
+    }
+
+    private static boolean isExpression(Snippet s) {
+        return s != null && (s.kind() == Snippet.Kind.EXPRESSION || (s.kind() == Snippet.Kind.VAR
+                && s.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND));
     }
 
     private Outcome runtimeFailure(JShellException ex, int line, String printed) {

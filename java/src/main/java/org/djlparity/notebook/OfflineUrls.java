@@ -7,6 +7,8 @@ import java.net.URLConnection;
 import java.net.URLStreamHandler;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -18,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class OfflineUrls {
 
     private static final Map<String, Path> FILES = new ConcurrentHashMap<>();
+    private static final List<String> REFUSED = new ArrayList<>();
     private static volatile boolean installed;
 
     private OfflineUrls() {}
@@ -26,6 +29,23 @@ public final class OfflineUrls {
     public static synchronized void serve(String url, Path file) throws IOException {
         install();
         FILES.put(key(new URL(url)), file);
+    }
+
+    /** The URLs refused since the last {@link #forget}, in order, each once. */
+    public static synchronized List<String> refused() {
+        return new ArrayList<>(REFUSED);
+    }
+
+    /** Forgets the served files and the refused URLs (a new notebook run). */
+    public static synchronized void forget() {
+        FILES.clear();
+        REFUSED.clear();
+    }
+
+    private static synchronized void refuse(URL url) {
+        if (!REFUSED.contains(url.toString())) {
+            REFUSED.add(url.toString());
+        }
     }
 
     private static String key(URL url) {
@@ -51,6 +71,7 @@ public final class OfflineUrls {
         protected URLConnection openConnection(URL url) throws IOException {
             Path file = FILES.get(key(url));
             if (file == null) {
+                refuse(url);
                 throw new IOException("djl-parity runs notebooks offline: " + url
                         + " is not one of the data files it serves");
             }

@@ -1,0 +1,5 @@
+"""`python -m djl_bridge.cli`."""
+
+from djl_bridge.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""`djl-parity compare`: our Java helpers on a DJL engine against the port, from one start, every stage.
+
+The flow builds the requests, runs the sides (the Java side in a worker; one after the other, or at
+once with half the threads each), measures the envelope across engines with two more port runs of
+the same run (``parity/envelope.py``), and hands the traces to the judges. Nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from djl_bridge.concurrency import at_once, threads_here, with_threads
+from djl_bridge.config import ConfigError, RunConfig
+from djl_bridge.dataset import JavaRandom
+from djl_bridge.parity.envelope import Envelope, measure, nudged
+from djl_bridge.parity.report import Report
+from djl_bridge.parity.verdicts import bands, judge_run
+from djl_bridge.sides import cache, java, port
+from djl_bridge.trace import Request, Trace
+
+Progress = Callable[[str], None]
+EpochProgress = Callable[[str, int, float, float], None]
+
+
+def comparable(cfg: RunConfig, engine: str, init: str) -> RunConfig:
+    """The run both sides make: on the CPU, sequential sampling, one dataset offset fixed for both."""
+    if cfg.random_iter:
+        raise ConfigError("compare follows the notebook's sequential sampling; drop --random-iter")
+    if cfg.device == "cuda":
+        raise ConfigError("compare runs both sides on the CPU; use `train --impl python --device cuda` for the GPU")
+    if engine == "mxnet" and cfg.layout_fix:
+        raise ConfigError(
+            "--layout-fix is for DJL's PyTorch engines; on MXNet the notebook's bi-LSTM runs as published"
+        )
+    if init not in ("java", "python"):
+        raise ConfigError(f"--init must be java or python, got {init!r}")
+    cfg = cfg.resolved()
+    offset = cfg.offset if cfg.offset is not None else JavaRandom(cfg.seed).next_int(cfg.num_steps)
+    return replace(cfg, device="cpu", offset=offset)
+
+
+def _requests(cfg: RunConfig, data: Path, engine: str, full: int) -> tuple[Request, Request]:
+    probe = cfg.model == "bilstm" and not (engine == "pytorch" and not cfg.layout_fix)
+    port_request = Request(cfg.emulating(engine), str(data), full_steps=full, layout_logits=engine == "mxnet")
+    return Request(cfg, str(data), full_steps=full, probe=probe), port_request
+
+
+def _one_after_other(cfg, data, engine, init, full, say, on_epoch) -> tuple[Trace, Trace]:
+    """The two traces, the ``init`` side first (its own initial weights), the other side from them."""
+    java_request, port_request = _requests(cfg, data, engine, full)
+    if init == "java":
+        say(f"java ({engine} worker): data, initial weights from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
+        j = java.run(java_request, engine, lambda *e: on_epoch("java", *e))
+        if j.failure is not None:  # nothing to start the port from: its data stages only
+            return j, port.run(replace(port_request, config=replace(port_request.config, epochs=0)))
+        say(f"python: the Java side's weights, train {cfg.epochs} epoch(s)")
+        return j, port_side(engine)(replace(port_request, init=j.init), lambda *e: on_epoch("python", *e))
+    say(f"python: initial weights from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
+    p = port_side(engine)(port_request, lambda *e: on_epoch("python", *e))
+    say(f"java ({engine} worker): the port's weights, train {cfg.epochs} epoch(s)")
+    return java.run(replace(java_request, init=p.init), engine, lambda *e: on_epoch("java", *e)), p
+
+
+def _at_once(cfg, data, engine, init, full, say, on_epoch) -> tuple[Trace, Trace]:
+    """The two traces from two processes at once, each with half the threads, once the ``init`` side's
+    initial weights are drawn (a Java run of no epochs, or the port's own draw)."""
+    java_request, port_request = _requests(cfg, data, engine, full)
+    say(f"{init}: initial weights from seed {cfg.seed}")
+    if init == "java":
+        start = java.run(replace(java_request, config=replace(cfg, epochs=0), probe=False), engine).init
+    else:
+        start = port.run(replace(port_request, config=replace(port_request.config, epochs=0))).init
+    half = max(1, threads_here() // 2)
+    say(f"java ({engine} worker) and python at once, {half} thread(s) each: train {cfg.epochs} epoch(s)")
+    j, p = at_once(
+        lambda: java.run(replace(java_request, init=start), engine, lambda *e: on_epoch("java", *e), threads=half),
+        lambda: with_threads(
+            half, port_side(engine), replace(port_request, init=start), lambda *e: on_epoch("python", *e)
+        ),
+    )
+    return j, p
+
+
+def sides(concurrent: bool):
+    """How the two sides run: at once (two processes, half the threads each), or one after the other."""
+    return _at_once if concurrent else _one_after_other
+
+
+def port_side(engine: str) -> Callable[..., Trace]:
+    """The port as this comparison runs it: fresh next to DJL's PyTorch engine (the bits are the point), and
+    reused from the cache of port runs next to another engine (``sides/cache.py``: a repeat is cheap)."""
+    if engine == "pytorch":
+        return port.run
+
+    def run(request: Request, on_epoch=None) -> Trace:
+        return cache.cached(cache.key(request, "trace"), Trace, lambda: port.run(request, on_epoch))[0]
+
+    return run
+
+
+def envelope_of(reference: Trace, request: Request, say: Progress) -> tuple[Envelope, bool]:
+    """The run's envelope: the port again from last-bit-nudged weights, and through fast-mode kernels (kept in
+    the cache under the run's own request); and whether it came from the cache."""
+    request = replace(request, init=reference.init, layout_logits=False)
+
+    def measured() -> Envelope:
+        say("python: the envelope of this run (the port from nudged weights, and in fast mode)")
+        t0 = time.perf_counter()
+        runs = {
+            "nudged": port.run(replace(request, init=nudged(reference.init, request.config.seed))),
+            "fast": port.run(replace(request, config=replace(request.config, mode="fast"))),
+        }
+        return measure(reference, runs, time.perf_counter() - t0)
+
+    return cache.cached(cache.key(request, "envelope"), Envelope, measured)
+
+
+def compare(
+    cfg: RunConfig,
+    data: Path,
+    engine: str = "pytorch",
+    init: str = "java",
+    full_steps: int = 1,
+    concurrent: bool = False,
+    progress: Progress | None = None,
+    epoch_progress: EpochProgress | None = None,
+) -> Report:
+    """Run the notebook on ``engine`` (our Java helpers, in a worker) and on the port from one start; judge it."""
+    say = progress or (lambda _m: None)
+    on_epoch = epoch_progress or (lambda *_a: None)
+    cfg = comparable(cfg, engine, init)
+    t0 = time.perf_counter()
+    j, p = sides(concurrent)(cfg, data, engine, init, full_steps, say, on_epoch)
+    how = "at once, half the threads each" if concurrent else "one after the other"
+    walls = {"wall time, both sides": f"{time.perf_counter() - t0:.1f} s ({how})"}
+    envelope = None
+    if engine != "pytorch" and j.failure is None:
+        envelope, reused = envelope_of(p, _requests(cfg, data, engine, full_steps)[1], say)
+        how = "reused from the cache, measured in" if reused else "measured in"
+        walls["envelope of this run"] = f"{how} {envelope.seconds:.1f} s (the port {len(envelope.runs)} more times)"
+    results = judge_run(j, p, cfg, engine, envelope)
+    return Report.of(
+        f"{cfg.model}, {cfg.epochs} epoch(s), {engine}",
+        {**cfg.as_dict(), "engine": engine},
+        start_sentence(cfg, init),
+        results,
+        j,
+        p,
+        environment=walls,
+        bands=bands(cfg, engine, p, envelope),
+        sensitive_from=envelope.sensitivity(p) if envelope else None,
+    )
+
+
+def start_sentence(cfg: RunConfig, init: str) -> str:
+    other = "python" if init == "java" else "java"
+    return (
+        f"Each side drew its initial weights from seed {cfg.seed} by its own code (stage init.independent); then "
+        f"the {init} side's weights were copied exactly to the {other} side (init.transfer), and both trained "
+        f"from them, on the same batches (dataset offset {cfg.offset}). Python mode {cfg.mode}."
+    )
