@@ -20,12 +20,14 @@ Request body: ``{"op": "engine", "engine"}`` (start the engine, answer ``{}``) o
 ``{"op": "gradcheck", "engine", "model", "cases": [{"problem", "weights", "X", "Y", "state", "fd_seed"}]}``:
 the Java side of the gradient checks (``gradcheck/java_side.py``), one answer per case.
 ``{"op": "notebook", "engine", "notebook": path, "utils": path or null, "patches": [name, ...],
-"data": path, "data_files": {url: path}, "epochs": int or null, "seed": int, "compare": bool}``:
-the notebook's cells run in JShell in this JVM (``notebook/executor.py``); with ``compare``, each
-training call whose model has no weights yet is preceded by a reseed and followed by our
-helpers' replay from the same seed.
+"data": path, "data_files": {url: path}, "epochs": int or null, "seed": int, "compare": bool,
+"record": int or absent}``: the notebook's cells run in JShell in this JVM (``notebook/executor.py``);
+with ``compare``, each training call whose model has no weights yet is preceded by a reseed and
+followed by our helpers' replay from the same seed; with ``record`` (steps kept in full), the
+notebook's own loops are recorded (``notebook/recorded.py``).
 Response body: for ``run`` ``{"trace": trace.Trace, "torch_imported": bool}``; for
-``notebook`` ``{"run": notebook.executor.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``.
+``notebook`` ``{"run": notebook.executor.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``,
+plus ``"recorded": [RecordedLoop fields, ...]`` with ``record``.
 Java's own prints go to the worker's stdout, never to the event pipe.
 """
 
@@ -167,6 +169,11 @@ def _notebook(request: dict, emit: Callable[..., None]) -> dict:
     from djl_bridge.notebook.session import planned
 
     data, seed = Path(request["data"]), int(request["seed"])
+    full_steps = request.get("record")  # None: no recorder
+    if full_steps is not None:
+        from djl_bridge.notebook.recorded import record
+
+        record(int(full_steps))
     plan, _diffs = planned(
         Path(request["notebook"]), Path(request["utils"]) if request["utils"] else None, request["patches"]
     )
@@ -191,7 +198,12 @@ def _notebook(request: dict, emit: Callable[..., None]) -> dict:
             replays[str(i)] = replay(cfg, data, seed)
     finally:
         run.close()
-    return {"run": to_message(run), "replays": replays, "torch_imported": "torch" in sys.modules}
+    body = {"run": to_message(run), "replays": replays, "torch_imported": "torch" in sys.modules}
+    if full_steps is not None:
+        from djl_bridge.notebook.recorded import read_loops
+
+        body["recorded"] = read_loops()
+    return body
 
 
 def main(argv: list[str]) -> int:

@@ -121,6 +121,8 @@ def _jvm_options(settings: dict[str, str]) -> list[str]:
         # trainCh8 leaves its Model to the garbage collector, as the notebook does; keep that quiet
         "-Dorg.slf4j.simpleLogger.log.ai.djl.BaseModel=error",
         "-Xss8m",
+        # the notebook recorder installs its hooks into DJL by attaching to this JVM (notebook/recorded.py)
+        "-Djdk.attach.allowAttachSelf=true",
     ]
 
 

@@ -1,5 +1,7 @@
 package org.djlparity.notebook;
 
+import org.djlparity.recorder.Recorder;
+
 import jdk.jshell.Diag;
 import jdk.jshell.EvalException;
 import jdk.jshell.JShell;
@@ -157,9 +159,11 @@ public final class NotebookShell implements AutoCloseable {
         cellValue = null;
         execution.forgetValue();
         List<SnippetEvent> events;
+        Recorder.beginUnit(cell, source, line); // a recorded loop never spans two snippets
         try {
             events = shell.eval(text);
         } finally {
+            Recorder.endUnit();
             System.out.flush();
         }
         String printed = captured.toString(StandardCharsets.UTF_8);
