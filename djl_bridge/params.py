@@ -70,6 +70,13 @@ def from_djl(model: nn.Module, arrays: Mapping[str, np.ndarray]) -> None:
 
 
 @torch.no_grad()
+def set_grads(model: nn.Module, arrays: Mapping[str, np.ndarray]) -> None:
+    """Give every parameter the DJL-named gradient in ``arrays`` (exactly; zero where it is all zero)."""
+    for name, p in djl_parameters(model):
+        p.grad = torch.from_numpy(np.asarray(arrays[name], np.float32).copy())
+
+
+@torch.no_grad()
 def init_djl_(model: nn.Module, generator: torch.Generator) -> None:
     """DJL's initialisation: every weight N(0, 0.01), every bias zero, drawn in DJL's
     parameter order (``params.djl_names``) from ``generator`` (a CPU generator). A model's

@@ -50,6 +50,9 @@ class Request:
     #: carry the state as the published loop does (its stopGradient() result dropped) instead of detached
     discard_stop_gradient: bool = False
     feed: Feed | None = None
+    #: the gradients the parameters start with (a recorded loop's, left by the notebook's earlier loops: DJL's
+    #: PyTorch engine adds a scratch model's gradients up across batches and loops); None: zero
+    init_grads: Arrays | None = None
     #: the port also computes step 1's logits reading DJL's parameters by name in libtorch's layout
     layout_logits: bool = False
 

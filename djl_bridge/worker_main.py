@@ -8,10 +8,10 @@ message there and reports on the event pipe EVENT_FD, one JSON object per line:
 - ``{"event": "started", "pid", "engine", "djl", "engine_version", "native", "jvm_s", "request_s", "request_bytes"}``
 - ``{"event": "epoch", "epoch", "perplexity", "speed"}`` after each epoch (with ``"memory": true`` in the
   request, also ``"rss_mib"`` and ``"java_heap_mib"``, measured as ``memory.py`` says)
-- op ``notebook`` only: ``{"event": "output", "text"}`` (what a snippet printed),
+- op ``notebook`` only: ``{"event": "cell", "cell", "origin", "line"}`` before each snippet runs,
+  ``{"event": "output", "text"}`` (what a snippet printed),
   ``{"event": "running", "elapsed", "points": [[metric, epoch, value], ...]}`` every
-  :data:`HEARTBEAT_S` seconds while the cells run (the animator's new points), and
-  ``{"event": "replay", "cell"}`` before each replay
+  :data:`HEARTBEAT_S` seconds while the cells run (the animator's new points)
 - ``{"event": "done", "response_s", "response_bytes"}``, or
 - ``{"event": "error", "kind": "setup"|"input"|"java"|"internal", "message", "java_class", "stack"}``
 
@@ -20,14 +20,11 @@ Request body: ``{"op": "engine", "engine"}`` (start the engine, answer ``{}``) o
 ``{"op": "gradcheck", "engine", "model", "cases": [{"problem", "weights", "X", "Y", "state", "fd_seed"}]}``:
 the Java side of the gradient checks (``gradcheck/java_side.py``), one answer per case.
 ``{"op": "notebook", "engine", "notebook": path, "utils": path or null, "patches": [name, ...],
-"data": path, "data_files": {url: path}, "epochs": int or null, "seed": int, "compare": bool,
-"record": int or absent}``: the notebook's cells run in JShell in this JVM (``notebook/executor.py``);
-with ``compare``, each training call whose model has no weights yet is preceded by a reseed and
-followed by our helpers' replay from the same seed; with ``record`` (steps kept in full), the
-notebook's own loops are recorded (``notebook/recorded.py``).
-Response body: for ``run`` ``{"trace": trace.Trace, "torch_imported": bool}``; for
-``notebook`` ``{"run": notebook.executor.to_message(...), "replays": {"i": {Trace fields}}, "torch_imported": bool}``,
-plus ``"recorded": [RecordedLoop fields, ...]`` with ``record``.
+"data": path, "data_files": {url: path}, "epochs": int or null, "seed": int, "record": int or null}``: the
+notebook's cells run in JShell in this JVM (``notebook/executor.py``) while the recorder observes its
+own training loops in DJL (``notebook/recorded.py``, ``record`` steps of each kept in full).
+Response body: for ``run`` ``{"trace": trace.Trace, "torch_imported": bool}``; for ``notebook``
+``{"result": notebook.result.NotebookResult, "torch_imported": bool}``; for ``gradcheck`` one answer per case.
 Java's own prints go to the worker's stdout, never to the event pipe.
 """
 
@@ -164,46 +161,30 @@ def _heartbeat(emit: Callable[..., None]) -> Iterator[None]:
 
 
 def _notebook(request: dict, emit: Callable[..., None]) -> dict:
-    from djl_bridge.notebook.call_config import call_config
-    from djl_bridge.notebook.executor import execute, observe, replay, reseed, to_message
+    from djl_bridge.notebook.executor import execute, result
+    from djl_bridge.notebook.recorded import record
     from djl_bridge.notebook.session import planned
 
-    data, seed = Path(request["data"]), int(request["seed"])
-    full_steps = request.get("record")  # None: no recorder
-    if full_steps is not None:
-        from djl_bridge.notebook.recorded import record
-
-        record(int(full_steps))
+    if request["record"] is not None:  # the notebook's own loops, observed in DJL (None: no agent at all)
+        record(int(request["record"]))
     plan, _diffs = planned(
         Path(request["notebook"]), Path(request["utils"]) if request["utils"] else None, request["patches"]
     )
+    served = {url: Path(p) for url, p in request.get("data_files", {}).items()}
     with _heartbeat(emit):
         run = execute(
             plan,
-            data,
+            Path(request["data"]),
             request["epochs"],
-            seed,
-            reseed(seed) if request["compare"] else None,
+            int(request["seed"]),
             lambda text: emit("output", text=text),
-            {url: Path(p) for url, p in request.get("data_files", {}).items()},
+            served,
+            lambda cell, origin, line: emit("cell", cell=cell, origin=origin, line=line),
         )
-    replays = {}
     try:
-        observe(run, f"engine:{request['engine']}")
-        for i, call in enumerate(run.compared_calls() if request["compare"] and run.failure is None else []):
-            cfg = call_config(call, run.data, seed) if "reseeded" in call.captured and not call.symptoms else None
-            if cfg is None or isinstance(cfg, tuple) or cfg.random_iter:
-                continue
-            emit("replay", cell=call.cell)
-            replays[str(i)] = replay(cfg, data, seed)
+        return {"result": result(run, f"engine:{request['engine']}"), "torch_imported": "torch" in sys.modules}
     finally:
         run.close()
-    body = {"run": to_message(run), "replays": replays, "torch_imported": "torch" in sys.modules}
-    if full_steps is not None:
-        from djl_bridge.notebook.recorded import read_loops
-
-        body["recorded"] = read_loops()
-    return body
 
 
 def main(argv: list[str]) -> int:

@@ -309,3 +309,19 @@ def test_mxnet_overwrites_scratch_gradients_where_pytorch_accumulates(data_file,
     near = abs(java.losses[2] - overwrite.losses[2])
     far = abs(java.losses[2] - accumulate.losses[2])
     assert near < 1e-4 < far, (near, far)
+
+
+def test_the_wire_format_rebuilds_a_notebook_result_with_its_figures(tmp_path):
+    """Nested frozen dataclasses in variable-length tuples (a figure's traces) come back as themselves."""
+    from djl_bridge.notebook.figures import Figure
+    from djl_bridge.notebook.figures import Trace as Line
+    from djl_bridge.notebook.result import CellFailure, NotebookResult, Snippet
+    from djl_bridge.sides import wire
+
+    figure = Figure(3, "display", "d1", "t", "epoch", "ppl", (Line("scatter", "ppl", "lines", (1.0, "b"), (2.0, 3.0)),))
+    failure = CellFailure(4, "cell", 2, "runtime", "java.lang.X", "m", ["f (cell line 2)"])
+    result = NotebookResult(failure, [Snippet(1, "cell", 1, "out\n")], [], [figure], [("ppl", 1.0, 2.0)], [], [], [])
+    wire.write(tmp_path, "r", {"result": result})
+    back = wire.rebuild(NotebookResult, wire.read(tmp_path, "r")["result"])
+    assert back.figures == [figure] and hash(back.figures[0]) == hash(figure)  # png_bytes caches on the figure
+    assert back.failure == failure and back.snippets == result.snippets

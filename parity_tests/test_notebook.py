@@ -20,11 +20,13 @@ from djl_bridge.notebook.failures import diagnose
 from djl_bridge.notebook.maven import choose_engine, parse_maven, substitutions
 from djl_bridge.notebook.patches import apply_patches
 from djl_bridge.notebook.plan import Plan, Unit, build_plan
+from djl_bridge.parity.stages import STEP1_FIELDS
 
 HERE = Path(__file__).resolve().parent
 BOOK = HERE / "notebooks" / "chapter"
 UTILS = HERE / "notebooks" / "utils"
 SEEDS = HERE.parents[1] / "shared" / "seeds"
+STEP1 = [f for f in STEP1_FIELDS if f != "state"]  # a loop's recurrent state passes through the notebook's code
 CLI = [sys.executable, "-m", "djl_bridge.cli", "notebook"]
 
 
@@ -135,7 +137,7 @@ def test_known_failures_need_the_registered_signature_and_the_cause_line():
 
 
 def test_cells_run_in_the_bridges_jvm_on_the_calling_thread(jvm, data_file, tmp_path):
-    from djl_bridge.notebook.executor import execute
+    from djl_bridge.notebook.executor import execute, result
 
     f = tmp_path / "cells.jsh"
     f.write_text(
@@ -153,7 +155,9 @@ def test_cells_run_in_the_bridges_jvm_on_the_calling_thread(jvm, data_file, tmp_
         assert str(run.value("where")) == "main"  # JPype's thread, not a JShell execution thread
         assert str(run.value("text")) == data_file.read_text(encoding="utf-8")  # served offline, inside the JVM
         assert int(run.value("maxEpoch")) == 3
-        assert run.displays == ["String: a figure"]
+        done = result(run, "pytorch")
+        assert done.displays == ["String: a figure"] and done.loops == []
+        assert [(s.cell, s.line, s.printed) for s in done.snippets][:2] == [(1, 1, ""), (1, 2, "on main\n")]
     finally:
         run.close()
 
@@ -181,31 +185,22 @@ def test_a_failure_in_loaded_code_is_located_in_its_file(jvm, data_file, tmp_pat
 
 
 def test_notebook_runs_and_matches_the_port_bit_for_bit(tmp_path):
+    """The notebook's own loop, recorded in DJL and replayed on the port, equal at every stage of the table."""
     out = cli(str(BOOK / "lstm-small.ipynb"), "--epochs", "10", "--out", str(tmp_path / "o"))
     assert out.returncode == 0, out.stderr[-2000:]
     assert re.search(r"^perplexity: \d+\.\d, [\d.]+ tokens/sec on cpu\(\)$", out.stdout, re.M)
     assert "note: Maven resolved tech.tablesaw:tablesaw-jsplot:0.38.1: tech.tablesaw:tablesaw-jsplot" in out.stderr
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     status = {s["stage"]: s["status"] for s in report["stages"]}
-    assert status == {
-        s: "identical"
-        for s in (
-            "vocab",
-            "corpus",
-            "batches.x",
-            "batches.y",
-            "final.params",
-            "epochs.perplexity",
-            "final.perplexity",
-            "predictions",
-        )
-    }
-    assert report["config"]["animator points"] == 1
-    assert report["outcome"] == "PASS" and report["config"]["model"] == "lstm"
-    assert report["config"]["initial weights"].startswith("reconstructed")
+    table = ["batches.x", "batches.y", "init.transfer", *(f"step1.{f}" for f in STEP1), "steps.loss"]
+    table += ["steps.grad_norm", "steps.grad_sq", "final.params", "printed.perplexity", "predictions"]
+    assert status == {**{s: "identical" for s in table}, "epochs.perplexity": "identical"}
+    assert report["outcome"] == "PASS" and report["config"]["loop 1"]["model"] == "lstm"
+    assert report["config"]["loop 1"]["epochs"] == 10 and report["config"]["loop 1"]["batch_size"] == 8
     nb = json.loads((tmp_path / "o" / "notebook.json").read_text())
     assert [p["epoch"] for p in nb["animator"]] == [10.0] and (tmp_path / "o" / "perplexity.png").is_file()
     assert [(f["file"], f["shown"]) for f in nb["figures"]] == [("figure-4-1.png", "display")]  # the animator's
+    assert [(loop["cell"], loop["steps"], len(loop["epoch_starts"])) for loop in nb["loops"]] == [(4, 70, 10)]
 
 
 def test_published_bilstm_failure_is_named_and_the_patch_makes_it_run(tmp_path):
@@ -229,7 +224,7 @@ def test_published_bilstm_failure_is_named_and_the_patch_makes_it_run(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "+        org.djlparity.fix.LayoutFixedLstm.builder()" in out.stderr
     report = json.loads((tmp_path / "b" / "report.json").read_text())
-    assert report["config"]["model"] == "bilstm" and report["outcome"] == "PASS"
+    assert report["config"]["loop 1"]["model"] == "bilstm" and report["outcome"] == "PASS"
     assert {s["stage"]: s["status"] for s in report["stages"]}["final.params"] == "identical"
     assert any("--patch bilstm-layout" in d for d in report["deviations"])
 
@@ -274,23 +269,6 @@ def test_the_books_cells_from_the_seed_run_on_our_helpers(tmp_path):
     assert re.search(r"error: cell 3 line \d+ raised: ai\.djl\.engine\.EngineException", out.stderr)
 
 
-def test_without_the_initial_weights_the_comparison_is_a_named_distribution_check(jvm, data_file):
-    from djl_bridge.notebook.compare import compare_run
-    from djl_bridge.notebook.executor import execute, observe
-
-    run = execute(build_plan(BOOK / "lstm-small.ipynb"), data_file, 10, 0)  # no hook: no generator state
-    try:
-        observe(run)
-        report = compare_run(run, data_file, 0, {}, [])
-    finally:
-        run.close()
-    stages = {s.stage: s for s in report.stages}
-    assert "final.params" not in stages  # no bit-level claim without the notebook's own start
-    band = stages["distribution.perplexity"]
-    assert band.status == "within tolerance" and band.count == 2, band.note  # epoch-10 point and the printed line
-    assert "distribution check" in report.config["initial weights"] and report.outcome == "PASS"
-
-
 STATE_LOOP = """import ai.djl.engine.Engine;
 import ai.djl.ndarray.*;
 import ai.djl.ndarray.types.*;
@@ -322,15 +300,14 @@ for (int batch = 0; batch < 2; batch++) {
 
 def test_discarded_stop_gradient_fails_on_the_pytorch_engine_and_the_patch_fixes_it(jvm, data_file, tmp_path):
     """The published loop's pattern on real DJL: the carried state stays attached, batch 2's backward fails."""
-    from djl_bridge.notebook.executor import execute
+    from djl_bridge.notebook.executor import execute, result
     from djl_bridge.notebook.session import diagnose_failure
 
     f = tmp_path / "loop.jsh"
     f.write_text(STATE_LOOP)
     run = execute(build_plan(f), data_file, None, 0)
     try:
-        diagnose_failure(run)
-        failure = run.failure
+        failure = diagnose_failure(result(run, "pytorch"), run.plan).failure
         assert failure is not None and failure.exception == "ai.djl.engine.EngineException"
         assert "Trying to backward through the graph a second time" in failure.message
         assert (failure.cell, failure.line) == (2, 2)  # the for loop: the snippet that raised
@@ -363,18 +340,18 @@ NDList out = rnnLayer.forward(new ParameterStore(manager, false), input, false);
 
 def test_rnn_without_activation_fails_on_the_pytorch_engine_and_the_patch_fixes_it(jvm, data_file, tmp_path):
     """The RNN notebook's layer as published: no activation; the engine fails at the first forward."""
-    from djl_bridge.notebook.executor import execute
+    from djl_bridge.notebook.executor import execute, result
     from djl_bridge.notebook.session import diagnose_failure
 
     f = tmp_path / "rnn.jsh"
     f.write_text(RNN_CELLS)
     run = execute(build_plan(f), data_file, None, 0)
     try:
-        diagnose_failure(run)
-        assert run.failure is not None and (run.failure.cell, run.failure.line) == (2, 3)
-        assert run.failure.exception == "java.lang.NullPointerException"
-        assert run.failure.known == "djl-rnn-activation-unset" and run.failure.patch == "rnn-activation"
-        assert "caused at cell 1 line 6" in run.failure.explanation
+        failure = diagnose_failure(result(run, "pytorch"), run.plan).failure
+        assert failure is not None and (failure.cell, failure.line) == (2, 3)
+        assert failure.exception == "java.lang.NullPointerException"
+        assert failure.known == "djl-rnn-activation-unset" and failure.patch == "rnn-activation"
+        assert "caused at cell 1 line 6" in failure.explanation
     finally:
         run.close()
     plan = build_plan(f)
@@ -386,3 +363,43 @@ def test_rnn_without_activation_fails_on_the_pytorch_engine_and_the_patch_fixes_
         assert tuple(run.value("out.get(0).getShape().getShape()")) == (3, 2, 4)
     finally:
         run.close()
+
+
+def test_a_7_argument_loop_over_a_list_is_recorded_and_bit_identical_on_pytorch(tmp_path):
+    """scratch-small's own loops (sequential, then a fresh state per batch) on DJL's PyTorch engine, with the
+    documented stop-gradient patch: every loop stage identical to the port's replay."""
+    args = ["--engine", "pytorch", "--epochs", "2", "--patch", "keep-stop-gradient", "--out", str(tmp_path / "o")]
+    out = cli(str(BOOK / "scratch-small.ipynb"), *args)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    status = {s["stage"]: s["status"] for s in report["stages"]}
+    assert len(status) == 30 and set(status.values()) == {"identical"}, status
+    assert report["config"]["loop 2"]["model"] == "rnn-scratch" and report["config"]["loop 2"]["epochs"] == 2
+
+
+@pytest.mark.parametrize(
+    "cell,line,how",
+    [
+        ("int code = 3;\nSystem.exit(code);\n", 2, "exited with status 3"),
+        (
+            'new ProcessBuilder("kill", "-SEGV", "" + ProcessHandle.current().pid()).start().waitFor();\n'
+            "Thread.sleep(60000);\n",
+            1,
+            "was killed by SIG",
+        ),
+    ],  # fmt: skip
+    ids=["System.exit", "crash"],
+)
+def test_a_cell_that_ends_the_jvm_is_a_fail_naming_the_cell_with_the_report_written(cell, line, how, tmp_path):
+    f = tmp_path / "ends.jsh"
+    f.write_text(f'System.out.println("before");\n// %%\n{cell}')
+    out = cli(str(f), "--out", str(tmp_path / "o"))
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert out.stdout.startswith("before\n")
+    error = next(ln for ln in out.stderr.splitlines() if ln.startswith("error: "))
+    assert error.startswith(f"error: cell 2 line {line} ended the JVM: the worker's JVM {how}"), error
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["outcome"] == "FAIL" and report["stages"][0]["stage"] == "notebook.run"
+    run = report["stages"][0]
+    assert run["status"] == "FAILED" and f"cell 2 line {line} ended the JVM" in run["note"]
+    assert not list(tmp_path.glob("**/hs_err*"))  # the crash report stays in the worker's own folder

@@ -8,6 +8,7 @@ import click
 
 from djl_bridge.cli.errors import InputError, SetupFailure, checked_ints
 from djl_bridge.cli.options import data_option
+from djl_bridge.cli.progress import print_table
 
 
 @click.command()
@@ -108,52 +109,39 @@ def notebook(
 
 
 def _notebook_event(event: dict) -> None:
-    """A worker's notebook event on the terminal: cell output as printed, progress on stderr."""
+    """A worker's notebook event on the terminal: cell output as printed, the animator's points on stderr (a
+    notebook whose code does not compile says so in one line: nothing is printed before its first cell runs)."""
     kind = event.get("event")
-    if kind == "started":
-        click.echo(f"{event['engine']} worker ready (DJL {event['djl']}); running the cells ...", err=True)
-    elif kind == "output":
+    if kind == "output":
         click.echo(event["text"], nl=False)
     elif kind == "running":
         for metric, epoch, value in event["points"]:
             click.echo(f"  animator: epoch {epoch:g}  {metric} {value:.4g}", err=True)
-    elif kind == "replay":
-        click.echo(f"replaying cell {event['cell']}'s trainCh8 with our helpers from the same seed ...", err=True)
 
 
 def run_notebook(prepared, data_file, epochs, seed, compare_it: bool, out, served=None) -> int:
-    """Execute on the notebook's engine side, report the failure or compare, write the outputs; the exit code."""
+    """Run the notebook on its engine side, report how it failed or compare it, write the outputs; the exit code."""
     from djl_bridge.data import unserved
+    from djl_bridge.flows.notebook import notebook_report
     from djl_bridge.notebook.cells import where
-    from djl_bridge.notebook.compare import compare_run
     from djl_bridge.notebook.outputs import write_notebook_outputs
     from djl_bridge.notebook.session import diagnose_failure, execute_on_side
-    from djl_bridge.parity.report import stage_rows
 
-    done = execute_on_side(prepared, data_file, epochs, seed, compare_it, _notebook_event, served)
-    run = done.run
-    diagnose_failure(run)
-    try:
-        if run.failure is not None and run.failure.kind in ("compile", "incomplete", "unresolved"):
-            raise InputError(run.failure.one_line())  # the notebook's code is not valid Java: bad input
-        if run.failure is not None and run.refused:  # a data file the run does not have: the environment
-            f = run.failure
-            raise SetupFailure(f"{where(f.cell, f.origin, f.line)}: {unserved(run.refused[0])}")
-        if run.failure is not None:
-            click.echo(f"error: {run.failure.one_line()}", err=True)
-        if not compare_it:
-            write_notebook_outputs(run, None, prepared, out)
-            return 1 if run.failure else 0
-        click.echo("comparing with the PyTorch port ...", err=True)
-        deviations = prepared.notes + prepared.diffs
-        report = compare_run(run, data_file, seed, done.environment, deviations, prepared.engine, done.replays)
-    finally:
-        run.close()
-    rows = stage_rows(report)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    click.echo(report.verdict())
-    write_notebook_outputs(run, report, prepared, out)
+    result, environment = execute_on_side(prepared, data_file, epochs, seed, _notebook_event, served)
+    result = diagnose_failure(result, prepared.plan)
+    f = result.failure
+    if f is not None and f.kind in ("compile", "incomplete", "unresolved"):
+        raise InputError(f.one_line())  # the notebook's code is not valid Java: bad input
+    if f is not None and result.refused:  # a data file the run does not have: the environment
+        raise SetupFailure(f"{where(f.cell, f.origin, f.line)}: {unserved(result.refused[0])}")
+    if f is not None:
+        click.echo(f"error: {f.one_line()}", err=True)
+    if not compare_it:
+        write_notebook_outputs(result, None, prepared, out)
+        return 1 if f else 0
+    click.echo("comparing with the PyTorch port ...", err=True)
+    report = notebook_report(prepared, result, data_file, seed, environment, lambda m: click.echo(m, err=True))
+    print_table(report)
+    write_notebook_outputs(result, report, prepared, out)
     click.echo(f"report: {out / 'report.html'} (also report.md, report.json, notebook.json)")
     return report.exit_code

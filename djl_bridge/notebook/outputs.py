@@ -8,13 +8,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from djl_bridge.notebook.recorded import RecordedLoop
+from djl_bridge.notebook.result import NotebookResult
 from djl_bridge.outputs import staged_outputs, write_json
-from djl_bridge.parity.report import Report, write_report_files
+from djl_bridge.parity.render import write_report_files
+from djl_bridge.parity.report import Report
 
-SCHEMA = "djl-parity/notebook/1"
+SCHEMA = "djl-parity/notebook/2"
 
 
-def write_notebook_outputs(run, report: Report | None, prepared, out: Path) -> None:
+def write_notebook_outputs(run: NotebookResult, report: Report | None, prepared, out: Path) -> None:
     from djl_bridge.notebook.figures import file_names, png_bytes
     from djl_bridge.plots import plot_perplexity
 
@@ -34,7 +37,9 @@ def write_notebook_outputs(run, report: Report | None, prepared, out: Path) -> N
                 "notes": prepared.notes,
                 "patches": prepared.diffs,
                 "failure": asdict(run.failure) if run.failure else None,
-                "training": [{"cell": c.cell, "args": c.args, "printed": c.printed} for c in run.training],
+                "snippets": [asdict(s) for s in run.snippets],
+                "loops": [_loop_summary(loop) for loop in run.loops],
+                "behaviours": run.behaviours,
                 "animator": [{"metric": m, "epoch": e, "value": v} for m, e, v in run.points],
                 "displays": run.displays,
                 "figures": [{"file": name, **f.to_dict()} for name, f in zip(names, run.figures)],
@@ -62,3 +67,18 @@ def _perplexity_curves(points: list[tuple[str, float, float]]) -> dict[str, list
     if len(curves) == 1:
         return {"ppl": curves[0]}
     return {f"ppl, training {i}": c for i, c in enumerate(curves, 1)}
+
+
+def _loop_summary(loop: RecordedLoop) -> dict:
+    """A recorded loop in notebook.json: where it ran, its parameters, its steps and epochs (no arrays)."""
+    return {
+        "cell": loop.cell,
+        "origin": loop.origin,
+        "line": loop.line,
+        "parameters": dict(zip(loop.names, [list(s) for s in loop.shapes])),
+        "steps": len(loop.losses),
+        "epoch_starts": loop.epoch_starts,
+        "epochs_from": loop.epochs_from,
+        "carried": [bool(c) for c in loop.carried],
+        "losses": [float(x) for x in loop.losses],
+    }

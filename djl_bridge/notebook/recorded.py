@@ -12,7 +12,7 @@ parameters after the update. Epoch starts are the loop's ``Dataset.getData`` cal
 
 :func:`record` turns recording on (before the notebook runs), :func:`read_loops` reads the loops
 (after it ran, in the same process), :func:`stop` turns it off. A worker sends the loops back as
-they are (``sides/wire.py``), and :func:`from_message` rebuilds them.
+they are (``sides/wire.py``).
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ class RecordedLoop:
     epochs_from: str  # DATASET or INPUT_PERIOD
     losses: np.ndarray  # (steps,) float32
     grad_norms: np.ndarray  # (steps,) float64
+    grad_sq: np.ndarray  # (steps, parameters) float32: each parameter's sum of squared gradients
+    start_grads: Arrays  # the gradients at the loop's first backward's entry (left by earlier loops, or zero)
     full: list[RecordedStep]
 
 
@@ -171,6 +173,8 @@ def _loop(j: Any) -> RecordedLoop:
         found,
         np.array(j.losses(), dtype=np.float32),
         np.array(j.gradNorms(), dtype=np.float64),
+        np.array([list(s) for s in j.gradSq()], dtype=np.float32).reshape(steps, len(names)),
+        _named(names, shapes, j.startGrads) or {},
         [_step(f, names, shapes) for f in j.full],
     )
 
@@ -190,14 +194,3 @@ def epoch_starts(dataset: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> tuple[l
         if n % p == 0 and np.array_equal(xs[p:], xs[: n - p]) and np.array_equal(ys[p:], ys[: n - p]):
             return list(range(0, n, p)), INPUT_PERIOD
     return [], INPUT_PERIOD  # no steps
-
-
-def from_message(loops: list[dict]) -> list[RecordedLoop]:
-    """Loops sent by a worker (written by ``sides/wire.py`` as their fields), rebuilt."""
-    out = []
-    for d in loops:
-        full = [
-            RecordedStep(**{**s, "loss": np.float32(s["loss"]), "grad_norm": float(s["grad_norm"])}) for s in d["full"]
-        ]
-        out.append(RecordedLoop(**{**d, "shapes": [tuple(s) for s in d["shapes"]], "full": full}))
-    return out

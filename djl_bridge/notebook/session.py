@@ -1,17 +1,17 @@
-"""``djl-parity notebook``: plan, execute (on the notebook's engine side) and diagnose one notebook;
-the CLI only prints and exits."""
+"""A notebook's side, from the parent: its plan (patches applied, artifacts resolved, the engine chosen), its run
+in a worker with its own training loops recorded, and its failure named when it is a known one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from djl_bridge.notebook.executor import NotebookRun
 from djl_bridge.notebook.maven import choose_engine, substitutions
 from djl_bridge.notebook.patches import PATCHES, apply_patches
 from djl_bridge.notebook.plan import Plan, build_plan
 from djl_bridge.notebook.resolve import classpath_notes
+from djl_bridge.notebook.result import CellFailure, NotebookResult, Snippet
 
 
 @dataclass
@@ -22,12 +22,6 @@ class Prepared:
     diffs: list[str] = field(default_factory=list)  # one unified diff per patched unit
     utils: Path | None = None
     patches: list[str] = field(default_factory=list)
-
-
-RESEEDED = (
-    "the engine's generator state cannot be read from outside: the engine is seeded with --seed again just "
-    "before each trainCh8 whose model has no weights yet, so that the weights it draws can be drawn again"
-)
 
 
 def planned(notebook: Path, utils: Path | None, patches: list[str]) -> tuple[Plan, list[str]]:
@@ -50,18 +44,28 @@ def prepare(notebook: Path, engine: str, utils: Path | None, patches: list[str],
     )
     for name in patches:
         prepared.notes.append(f"--patch {name}: {PATCHES[name].summary}")
-    if compare:
-        prepared.notes.append(RESEEDED)
     return prepared
 
 
-@dataclass
-class Executed:
-    """The executed, observed notebook on its side, what that side was, and our helpers' replays."""
+#: Steps of each recorded loop kept in full (logits, gradients, parameters before and after the update).
+FULL_STEPS = 2
 
-    run: NotebookRun
-    environment: dict
-    replays: dict = field(default_factory=dict)  # compared call index -> Trace (MXNet)
+
+class _Heard:
+    """The worker's notebook events, as the notebook side's own record should the worker die: the cell that
+    was running, and what each snippet printed."""
+
+    def __init__(self, on_event: Callable[[dict], None]) -> None:
+        self.on_event, self.cell, self.snippets = on_event, None, []
+
+    def __call__(self, event: dict) -> None:
+        if event.get("event") == "cell":
+            self.cell = (event["cell"], event["origin"], event["line"])
+            self.snippets.append(Snippet(*self.cell, ""))
+        elif event.get("event") == "output" and self.snippets:
+            last = self.snippets[-1]
+            self.snippets[-1] = Snippet(last.cell, last.origin, last.line, last.printed + event["text"])
+        self.on_event(event)
 
 
 def execute_on_side(
@@ -69,19 +73,19 @@ def execute_on_side(
     data: Path,
     epochs: int | None,
     seed: int,
-    compare: bool,
     on_event: Callable[[dict], None],
     served: dict[str, Path] | None = None,
-) -> Executed:
-    """Run the notebook on its engine side, in a worker process of its own (any engine).
-
-    ``on_event`` hears the worker's events (cell output, animator points, replays); ``served`` maps
-    more data URLs to checked local files (``--data-file``).
-    """
-    from djl_bridge.notebook.executor import from_message
-    from djl_bridge.sides import worker
+    record: int | None = FULL_STEPS,
+) -> tuple[NotebookResult, dict[str, str]]:
+    """Run the notebook in a worker process on its engine, its loops recorded; what it did, and the side's
+    environment. A worker that dies while a cell runs (the cell ended the JVM, or crashed it) is the
+    notebook's failure at that cell; ``on_event`` hears the worker's events; ``served`` maps more data
+    URLs to checked local files (``--data-file``); ``record``: the steps of each loop kept in full (None: the
+    recorder is not installed)."""
+    from djl_bridge.sides import wire, worker
 
     request = {
+        "op": "notebook",
         "notebook": str(prepared.plan.notebook.resolve()),  # the worker runs in a folder of its own
         "utils": str(prepared.utils.resolve()) if prepared.utils else None,
         "patches": prepared.patches,
@@ -89,9 +93,15 @@ def execute_on_side(
         "data_files": {url: str(p.resolve()) for url, p in (served or {}).items()},
         "epochs": epochs,
         "seed": seed,
-        "compare": compare,
+        "record": record,
     }
-    body, replays, stats = worker.notebook(prepared.engine, request, on_event)
+    heard = _Heard(on_event)
+    try:
+        body, stats = worker.run_worker(prepared.engine, request, heard)
+    except worker.WorkerDied as exc:
+        if heard.cell is None:
+            raise
+        return _died(heard, exc.how), {"notebook side": f"a worker process on {prepared.engine}, which {exc.how}"}
     env = {
         "notebook side": f"JShell (local execution) in a worker process's JVM, DJL {stats.djl}",
         "DJL engine": f"{prepared.engine} {stats.engine_version}",
@@ -99,15 +109,25 @@ def execute_on_side(
         "worker start (spawn to engine ready)": f"{stats.spawn_to_started_s:.2f} s (JVM {stats.jvm_s:.2f} s)",
         "torch imported in the worker": str(body["torch_imported"]),
     }
-    return Executed(from_message(body["run"], prepared.plan), env, replays)
+    return wire.rebuild(NotebookResult, body["result"]), env
 
 
-def diagnose_failure(run) -> None:
-    """Name the run's failure when it is a known failure of the published code (see ``failures``)."""
+def _died(heard: _Heard, how: str) -> NotebookResult:
+    cell, origin, line = heard.cell
+    why = f"the worker's JVM {how} while the cell ran (System.exit, a crash, or a kill)"
+    failure = CellFailure(cell, origin, line, "jvm", None, why)
+    return NotebookResult(failure, heard.snippets, [], [], [], [], [], [])  # what it recorded died with it
+
+
+def diagnose_failure(result: NotebookResult, plan: Plan) -> NotebookResult:
+    """The result with its failure named when it is a known failure of the published code (see ``failures``)."""
     from djl_bridge.notebook.failures import diagnose
 
-    f = run.failure
-    if f is not None and f.exception is not None:
-        found = diagnose(run.plan, f.exception, f.message, f.stack_trace)
-        if found is not None:
-            f.known, f.patch, f.explanation = found.name, found.patch, found.describe()
+    f = result.failure
+    if f is None or f.exception is None:
+        return result
+    found = diagnose(plan, f.exception, f.message, f.stack_trace)
+    if found is None:
+        return result
+    named = replace(f, known=found.name, patch=found.patch, explanation=found.describe())
+    return replace(result, failure=named)

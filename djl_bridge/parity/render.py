@@ -210,6 +210,8 @@ def to_html(report: Report) -> str:
         )
     if report.findings:
         parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in report.findings) + "</ul>")
+    if report.figures_html:
+        parts.append("<h2>Figures the notebook showed</h2>" + report.figures_html)
     for key, title in (("perplexity", "Perplexity, both sides"), ("step_loss", "Per-step loss difference")):
         if key in figs:
             parts.append(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{figs[key]}'>")

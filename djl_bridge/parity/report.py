@@ -89,8 +89,10 @@ class Report:
             failed = [s for s in self.stages if s.status == FAILED]
             first = failed[0]
             where = f"; they first part at {first.stage}" + (f", {first.first_bad}" if first.first_bad else "")
-            names = ", ".join(s.stage for s in failed)
-            return f"FAIL: {len(failed)} of {n} stage(s) differ beyond tolerance or unexplained: {names}{where}"
+            names = ", ".join(s.stage for s in failed[:4]) + (f" and {len(failed) - 4} more" if len(failed) > 4 else "")
+            return f"FAIL: {len(failed)} of {n} stage(s) differ beyond tolerance or unexplained: {names}{where}" + (
+                self.sensitivity()
+            )
         if outcome == INCOMPLETE:
             skipped = [s for s in self.stages if s.status == NOT_COMPARED]
             if not skipped:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from djl_bridge.trace import PREFIXES, Trace
 
 
@@ -50,6 +52,17 @@ def _predictions(t: Trace) -> list[str] | None:
     return [t.predictions[p] for p in PREFIXES] if t.predictions else None
 
 
+def _series(attr: str, dtype: type = np.float32) -> Callable[[Trace], np.ndarray | None]:
+    """A series in the type both sides compute it in (float32 but for the book's float64 gradient norm), so
+    its ULP distance is counted in that type (traces keep Python floats); None where the trace has none."""
+
+    def read(t: Trace) -> np.ndarray | None:
+        values = getattr(t, attr)
+        return np.asarray(values, dtype) if len(values) else None
+
+    return read
+
+
 STEP1_FIELDS = ("logits", "state", "loss", "grads", "grad_norm", "clipped_grads", "params_after")
 STAGES: tuple[Stage, ...] = (
     *(Stage(n, _data(a), "data", "data") for n, a in (("lines", "lines"), ("tokens", "tokens"), ("vocab", "vocab"))),
@@ -59,17 +72,17 @@ STAGES: tuple[Stage, ...] = (
     Stage("init.independent", lambda t: t.init_own or None, "init", "init"),
     Stage("init.transfer", lambda t: t.init or None, "data", "init"),
     *(Stage(f"step1.{f}", _step1(f), "array", "step1") for f in STEP1_FIELDS),
-    Stage("steps.loss", lambda t: t.losses, "series", "steps", "step"),
-    Stage("steps.grad_norm", lambda t: t.grad_norms, "series", "steps", "step"),
-    Stage("steps.grad_sq", lambda t: t.grad_sq, "series", "steps", "step"),
-    Stage("epochs.perplexity", lambda t: t.perplexities, "series", "epochs", "epoch"),
+    Stage("steps.loss", _series("losses"), "series", "steps", "step"),
+    Stage("steps.grad_norm", _series("grad_norms", np.float64), "series", "steps", "step"),
+    Stage("steps.grad_sq", _series("grad_sq"), "series", "steps", "step"),
+    Stage("epochs.perplexity", _series("perplexities", np.float64), "series", "epochs", "epoch"),
     Stage("final.params", lambda t: t.final or None, "array", "end"),
     Stage("printed.perplexity", _printed_perplexity, "data", "end"),
     Stage("predictions", _predictions, "data", "end"),
 )
 BY_NAME = {s.name: s for s in STAGES}
 #: Stages judged from a failure, a probe or a named behaviour rather than read from both traces.
-SPECIAL = ("java.as_published", "java.run", "layout.step1_logits", "notebook.run", "model.behaviour")
+SPECIAL = ("java.as_published", "java.run", "layout.step1_logits", "notebook.run", "notebook.rest", "model.behaviour")
 #: Stages compared for equality (no float tolerance applies).
 DATA_STAGES = tuple(s.name for s in STAGES if s.kind in ("data", "init"))
 

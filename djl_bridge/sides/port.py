@@ -93,7 +93,7 @@ def run(request: Request, on_epoch: EpochCallback | None = None) -> Trace:
     from djl_bridge.dataset import TimeMachineDataset
     from djl_bridge.device import djl_device_name, resolve_device
     from djl_bridge.environment import port_environment
-    from djl_bridge.params import from_djl, seeded_model, to_djl
+    from djl_bridge.params import from_djl, seeded_model, set_grads, to_djl
     from djl_bridge.text import load_corpus_time_machine
 
     cfg, path = request.config, Path(request.data)
@@ -108,6 +108,8 @@ def run(request: Request, on_epoch: EpochCallback | None = None) -> Trace:
     if request.init is not None:
         from_djl(net, request.init)
     init = to_djl(net)
+    if request.init_grads is not None and cfg.port_engine == "pytorch":  # MXNet overwrites them at each backward
+        set_grads(net, request.init_grads)
     net.to(device)
     rec, perplexities, speeds = _Recorder(request.full_steps), [], []
     for batches, carried in _epochs(request, dataset, device):

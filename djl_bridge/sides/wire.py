@@ -117,8 +117,10 @@ def rebuild(kind: Any, value: Any) -> Any:
         return rebuild(options[0], value) if len(options) == 1 else value
     if origin is list:
         return [rebuild(args[0], v) for v in value]
+    if origin is tuple and args and args[-1] is Ellipsis:
+        return tuple(rebuild(args[0], v) for v in value)
     if origin is tuple:
-        return tuple(rebuild(a, v) for a, v in zip(args, value)) if args and args[-1] is not Ellipsis else tuple(value)
+        return tuple(rebuild(a, v) for a, v in zip(args, value)) if args else tuple(value)
     if origin is dict:
         return {k: rebuild(args[1], v) for k, v in value.items()}
     return value

@@ -39,7 +39,6 @@ from djl_bridge.jvm.engines import spec
 from djl_bridge.jvm.errors import JavaError
 from djl_bridge.jvm.runtime import BridgeSetupError
 from djl_bridge.sides import wire
-from djl_bridge.trace import Trace
 
 EpochCallback = Callable[[int, float, float], None]
 
@@ -51,6 +50,14 @@ _GRACE_S = 3.0
 
 class WorkerFailed(BridgeSetupError):
     """The worker crashed, hung or could not start its engine; the message says which and why."""
+
+
+class WorkerDied(WorkerFailed):
+    """The worker ended before answering (``how``: "exited with status 3", "was killed by SIGSEGV")."""
+
+    def __init__(self, message: str, how: str) -> None:
+        super().__init__(message)
+        self.how = how
 
 
 @dataclass
@@ -218,10 +225,11 @@ def _follow(
                 continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:  # the worker closed the pipe: it ended without a last word
-                code = proc.wait()
-                raise WorkerFailed(
-                    f"the {stats.engine} worker {_exit_words(code)} before answering. "
-                    f"Its last output:\n{_tail(folder / 'worker.log')}"
+                how = _exit_words(proc.wait())
+                raise WorkerDied(
+                    f"the {stats.engine} worker {how} before answering. "
+                    f"Its last output:\n{_tail(folder / 'worker.log')}",
+                    how,
                 )
             buf += chunk
             while b"\n" in buf:
@@ -264,17 +272,3 @@ def epoch_events(on_epoch: EpochCallback | None) -> Callable[[dict], None] | Non
 def engine_status(engine: str, timeout: float = 300) -> WorkerStats:
     """Start ``engine`` in a worker and stop it: what it loaded and how long that took."""
     return run_worker(engine, {"op": "engine"}, None, timeout)[1]
-
-
-def notebook(
-    engine: str, request: dict, on_event: Callable[[dict], None] | None = None, timeout: float | None = None
-) -> tuple[dict, dict[int, Trace], WorkerStats]:
-    """A d2l-java notebook executed in a worker on ``engine`` (op ``notebook``, see ``worker_main``).
-
-    Returns the response body (``run``: ``notebook.executor.to_message``; ``torch_imported``), our
-    helpers' replays by compared-call index, and the run's costs.
-    """
-    from djl_bridge.sides import wire
-
-    body, stats = run_worker(engine, {"op": "notebook", **request}, on_event, timeout)
-    return body, {int(i): wire.rebuild(Trace, t) for i, t in body["replays"].items()}, stats

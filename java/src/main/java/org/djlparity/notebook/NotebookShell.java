@@ -306,6 +306,11 @@ public final class NotebookShell implements AutoCloseable {
         return exported.get(key);
     }
 
+    /** The names of the notebook's variables, in the order JShell keeps them. */
+    public List<String> variableNames() {
+        return shell.variables().map(jdk.jshell.VarSnippet::name).distinct().collect(Collectors.toList());
+    }
+
     /** A field of {@code target} by name, private or inherited ones too; null when it has none. */
     public static Object field(Object target, String name) throws IllegalAccessException {
         for (Class<?> c = target.getClass(); c != null; c = c.getSuperclass()) {

@@ -43,6 +43,9 @@ public final class Loop {
     private boolean[] epochStarts = new boolean[64];
     private float[] losses = new float[64];
     private double[] norms = new double[64];
+    private final List<float[]> sqs = new ArrayList<>();
+    /** The parameters' gradients at the loop's first backward's entry (left by earlier loops, or zero). */
+    public float[][] startGrads;
     private int steps;
 
     Loop(int cell, String origin, int line, List<Recorder.Tracked> arrays, float[][] initial) {
@@ -81,7 +84,7 @@ public final class Loop {
         return true;
     }
 
-    void add(int[] x, long[] xShape, int[] y, boolean carry, boolean epochStart, float loss, double norm) {
+    void add(int[] x, long[] xShape, int[] y, boolean carry, boolean epochStart, float loss, double norm, float[] sq) {
         if (steps == losses.length) {
             int n = steps * 2;
             carried = Arrays.copyOf(carried, n);
@@ -96,6 +99,7 @@ public final class Loop {
         epochStarts[steps] = epochStart;
         losses[steps] = loss;
         norms[steps] = norm;
+        sqs.add(sq);
         steps++;
     }
 
@@ -132,5 +136,10 @@ public final class Loop {
 
     public double[] gradNorms() {
         return Arrays.copyOf(norms, steps);
+    }
+
+    /** Every step's per-parameter float32 sums of squared gradients (the terms of the book's norm). */
+    public float[][] gradSq() {
+        return sqs.toArray(new float[0][]);
     }
 }

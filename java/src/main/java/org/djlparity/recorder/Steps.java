@@ -18,6 +18,7 @@ final class Steps {
         List<Recorder.Tracked> changed = new ArrayList<>();
         List<float[]> grads = new ArrayList<>();
         List<float[]> entry = new ArrayList<>();
+        List<Float> sq = new ArrayList<>();
         double norm = 0;
         try (NDManager scratch = target.getManager().newSubManager()) { // every handle read here closes with it
             for (int i = 0; i < arrays.size(); i++) {
@@ -32,17 +33,22 @@ final class Steps {
                     changed.add(arrays.get(i));
                     grads.add(v);
                     entry.add(Recorder.entryGrads[i]);
-                    norm += g.pow(2).sum().getFloat(); // the book's clipping norm: float32 sums into a double
+                    sq.add(g.pow(2).sum().getFloat());
+                    norm += sq.get(sq.size() - 1); // the book's clipping norm: float32 sums into a double
                 }
             }
         }
         if (!changed.isEmpty()) {
-            record(target, changed, grads, entry, Math.sqrt(norm));
+            float[] sums = new float[sq.size()];
+            for (int i = 0; i < sums.length; i++) {
+                sums[i] = sq.get(i);
+            }
+            record(target, changed, grads, entry, Math.sqrt(norm), sums);
         }
     }
 
     private static void record(NDArray target, List<Recorder.Tracked> changed, List<float[]> grads,
-                               List<float[]> entry, double norm) {
+                               List<float[]> entry, double norm, float[] sq) {
         Loop loop = Recorder.current;
         boolean fresh = loop == null || !loop.sameArrays(changed);
         int step = fresh ? 0 : loop.steps();
@@ -51,11 +57,12 @@ final class Steps {
         float[][] values = fresh || step <= k ? values(changed) : null;
         if (fresh) {
             loop = newLoop(changed, values);
+            loop.startGrads = entry.toArray(new float[0][]);
         } else if (step - 1 < loop.full.size()) { // the previous step's update, as this entry shows it
             fillUpdate(loop.full.get(step - 1), values, entry.toArray(new float[0][]));
         }
         float loss = Reads.scalar(target);
-        add(loop, loss, norm);
+        add(loop, loss, norm, sq);
         if (step < k) {
             loop.full.add(full(values, grads.toArray(new float[0][]), loss, norm));
         }
@@ -77,14 +84,14 @@ final class Steps {
     }
 
     /** The step's batch as (batch, numSteps) inputs and labels, its state, epoch start and scalars. */
-    private static void add(Loop loop, float loss, double norm) {
+    private static void add(Loop loop, float loss, double norm, float[] sq) {
         Recorder.Pending p = Recorder.pending;
         int[] y = p.labels;
         if (p.x != null && p.xShape.length == 2 && y != null && y.length == p.x.length) {
             y = Reads.transpose(y, (int) p.xShape[1], (int) p.xShape[0]); // time-major labels
         }
         boolean carried = p.inputs >= 0 ? p.inputs > 1 : p.detached;
-        loop.add(p.x, p.xShape, y, carried, p.epochStart, loss, norm);
+        loop.add(p.x, p.xShape, y, carried, p.epochStart, loss, norm, sq);
     }
 
     private static Loop.Full full(float[][] before, float[][] grads, float loss, double norm) {
