@@ -36,14 +36,17 @@ def is_counted(token: str) -> bool:
     return token != "" or isinstance(token, EmptyLine)
 
 
-def clean_line(line: str) -> str:
-    """Replace each run of non-letters by one space, strip, lower-case.
+def clean_line(line: str, strip: bool = False) -> str:
+    """Replace each run of non-letters by one space, trim, lower-case.
 
-    An already-empty line comes back as ``EMPTY_LINE`` (counted by ``Vocab``); a line that
-    only cleaning empties comes back as a plain ``""`` (not counted).
+    An already-empty line comes back as ``EMPTY_LINE`` (counted by ``Vocab``): Java's ``trim()``, as the
+    book's helper calls it, returns the line itself. A line that only cleaning empties comes back as a
+    plain ``""`` (not counted). ``strip``: Java's ``String.strip()`` instead, as the text-preprocessing
+    notebook's own ``readTimeMachine`` calls it, which returns the literal ``""`` for an empty line too
+    (docs/notebook.md, "Text and vocabulary").
     """
     if line == "":
-        return EMPTY_LINE
+        return "" if strip else EMPTY_LINE
     return _NON_LETTERS.sub(" ", line).strip(" ").lower()
 
 
@@ -56,9 +59,9 @@ def read_lines(path: str | Path) -> list[str]:
     return lines
 
 
-def read_time_machine(path: str | Path) -> list[str]:
-    """The cleaned lines of the book (empty lines of the file as ``EMPTY_LINE``)."""
-    return [clean_line(line) for line in read_lines(path)]
+def read_time_machine(path: str | Path, strip: bool = False) -> list[str]:
+    """The cleaned lines of the book (empty lines of the file as ``EMPTY_LINE``, or ``""`` with ``strip``)."""
+    return [clean_line(line, strip) for line in read_lines(path)]
 
 
 def tokenize(lines: list[str], token: str = "char") -> list[list[str]]:
@@ -114,12 +117,12 @@ class Vocab:
         return [self.idx_to_token[int(i)] for i in idxs]
 
 
-def load_corpus_time_machine(path: str | Path, max_tokens: int = -1) -> tuple[list[int], Vocab]:
-    """Character indices of the book (non-empty tokens only) and its vocabulary.
+def load_corpus_time_machine(path: str | Path, max_tokens: int = -1, strip: bool = False) -> tuple[list[int], Vocab]:
+    """Character indices of the book (non-empty tokens only) and its vocabulary (``strip``: as ``clean_line``).
 
     ``max_tokens > 0`` keeps the first ``max_tokens``; more than the corpus holds is an error.
     """
-    tokens = tokenize(read_time_machine(path), "char")
+    tokens = tokenize(read_time_machine(path, strip), "char")
     vocab = Vocab(tokens)
     corpus = [vocab.get_idx(t) for line in tokens for t in line if t != ""]
     if max_tokens > 0:

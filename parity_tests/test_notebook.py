@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 BOOK = HERE / "notebooks" / "chapter"
 UTILS = HERE / "notebooks" / "utils"
 SEEDS = HERE.parents[1] / "shared" / "seeds"
+VOCAB = "cell 3 `vocab`: vocab"  # the notebook's Vocab variable, against the port's (the book helper's reader)
 STEP1 = [f for f in STEP1_FIELDS if f != "state"]  # a loop's recurrent state passes through the notebook's code
 CLI = [sys.executable, "-m", "djl_bridge.cli", "notebook"]
 
@@ -194,7 +195,7 @@ def test_notebook_runs_and_matches_the_port_bit_for_bit(tmp_path):
     status = {s["stage"]: s["status"] for s in report["stages"]}
     table = ["batches.x", "batches.y", "init.transfer", *(f"step1.{f}" for f in STEP1), "steps.loss"]
     table += ["steps.grad_norm", "steps.grad_sq", "final.params", "printed.perplexity", "predictions"]
-    assert status == {**{s: "identical" for s in table}, "epochs.perplexity": "identical"}
+    assert status == {**{s: "identical" for s in table}, "epochs.perplexity": "identical", VOCAB: "identical"}
     assert report["outcome"] == "PASS" and report["config"]["loop 1"]["model"] == "lstm"
     assert report["config"]["loop 1"]["epochs"] == 10 and report["config"]["loop 1"]["batch_size"] == 8
     nb = json.loads((tmp_path / "o" / "notebook.json").read_text())
@@ -373,7 +374,7 @@ def test_a_7_argument_loop_over_a_list_is_recorded_and_bit_identical_on_pytorch(
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     status = {s["stage"]: s["status"] for s in report["stages"]}
-    assert len(status) == 30 and set(status.values()) == {"identical"}, status
+    assert len(status) == 31 and set(status.values()) == {"identical"}, status  # 2 loops x 15, and the vocab
     assert report["config"]["loop 2"]["model"] == "rnn-scratch" and report["config"]["loop 2"]["epochs"] == 2
 
 

@@ -146,35 +146,36 @@ def test_figures_are_drawn_and_embedded_with_their_cells():
 
 
 def test_every_figure_the_notebook_shows_is_read_with_its_data(jvm, data_file):
-    from djl_bridge.notebook.executor import execute
+    from djl_bridge.notebook.executor import execute, result
 
     run = execute(build_plan(BOOK / "plotting.ipynb"), data_file, None, 0)
     try:
-        assert run.failure is None, run.failure.one_line()
-        assert shown(run.figures) == EXPECTED
+        done = result(run, "engine:pytorch")
+        assert done.failure is None, done.failure.one_line()
+        assert shown(done.figures) == EXPECTED
         html = str(run.value("html"))  # cell 7: render(...) with the renderer plot-utils registered
         assert "Plotly.newPlot" in html and "x squared" in html
         # the animator's accessor: the displayed figure's scatter traces, interleaved by position
         pairs = zip(STEPS, SQUARES, HALVES)
-        assert run.points == [p for x, s, h in pairs for p in (("x squared", x, s), ("x / 2", x, h))]
+        assert done.points == [p for x, s, h in pairs for p in (("x squared", x, s), ("x / 2", x, h))]
     finally:
         run.close()
 
 
 def test_a_supplied_data_file_is_served_and_an_unsupplied_url_is_recorded(jvm, data_file, tmp_path, monkeypatch):
-    from djl_bridge.notebook.executor import execute
+    from djl_bridge.notebook.executor import execute, result
 
     monkeypatch.chdir(tmp_path)  # the notebook downloads into its current folder, as the book's does
     plan = build_plan(BOOK / "translation-data.ipynb")
     run = execute(plan, data_file, None, 0)
     try:
-        assert run.failure is not None and run.refused == [PAIRS_URL]
+        assert run.failure is not None and result(run, "engine:pytorch").refused == [PAIRS_URL]
         assert "is not one of the data files it serves" in run.failure.message
     finally:
         run.close()
     run = execute(plan, data_file, None, 0, served={PAIRS_URL: pairs_archive(tmp_path / "pairs.zip")})
     try:
-        assert run.failure is None and run.refused == []
+        assert run.failure is None and result(run, "engine:pytorch").refused == []
         assert str(run.value('firstPair("fra-eng.zip")')) == "Good morning.\tBonjour."
     finally:
         run.close()
@@ -237,3 +238,51 @@ def test_a_data_file_that_is_not_the_d2l_file_is_one_line_exit_2(tmp_path):
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"Error: {message}"), lines
         assert not (tmp_path / "o").exists()
+
+
+# ---- the text pipeline's values, compared with the port's ----
+
+
+def _pipeline(tmp_path: Path, change: tuple[str, str] | None = None) -> Path:
+    """text-pipeline.ipynb, with one piece of its code changed (it must be there), beside our helpers."""
+    nb = json.loads((BOOK / "text-pipeline.ipynb").read_text())
+    if change is not None:
+        cells = [c for c in nb["cells"] if change[0] in "".join(c["source"])]
+        assert len(cells) == 1, change
+        cells[0]["source"] = "".join(cells[0]["source"]).replace(*change).splitlines(keepends=True)
+    (tmp_path / "chapter").mkdir()
+    target = tmp_path / "chapter" / "pipeline.ipynb"
+    target.write_text(json.dumps(nb))
+    return target
+
+
+@pytest.mark.parametrize("engine", ["pytorch", "mxnet"])
+def test_the_text_pipelines_values_are_compared_exactly_and_the_rest_is_named(engine, tmp_path):
+    """Lines, word and character tokens, both vocabularies and the corpus the notebook builds, each against the
+    port's, identical (with the reader its empty lines show: String.strip); its toy list named, not compared."""
+    notebook = _pipeline(tmp_path)
+    out = run_cli(str(notebook), "--engine", engine, "--utils", str(BOOK.parent / "utils"), "--out", "o", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    status = {s["stage"]: (s["status"], s["count"]) for s in report["stages"]}
+    assert status == {
+        "cell 2 `textLines`: lines": ("identical", 3221),
+        "cell 3 `wordTokens`: tokens": ("identical", 3221),
+        "cell 3 `charTokens`: tokens": ("identical", 3221),
+        "cell 4 `words`: vocab": ("identical", 4580 + 4579),  # the index list (with <unk>), the counts
+        "cell 4 `chars`: vocab": ("identical", 28 + 27),  # no "": this reader leaves empty lines uncounted
+        "cell 5 `corpus`: corpus": ("identical", 170580),
+    }
+    assert all("String.strip" in s["note"] for s in report["stages"])
+    assert report["not_compared"][0] == "cell 6 `toy`: a list of 20 integers"
+
+
+def test_a_changed_line_of_the_text_pipeline_fails_where_it_shows(tmp_path):
+    """Upper case kept: the lines differ from the first one, and everything built from them."""
+    notebook = _pipeline(tmp_path, (".strip().toLowerCase()", ".strip()"))
+    out = run_cli(str(notebook), "--utils", str(BOOK.parent / "utils"), "--out", "o", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr[-3000:]
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    first = next(s for s in report["stages"] if s["status"] == "FAILED")
+    assert (first["stage"], first["first_bad"], first["cause"]) == ("cell 2 `textLines`: lines", "[0]", None)
+    assert all(s["status"] == "FAILED" for s in report["stages"]), report["stages"]

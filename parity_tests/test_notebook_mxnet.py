@@ -160,6 +160,7 @@ def test_an_rnn_without_activation_trains_as_relu_on_mxnet_and_is_named(tmp_path
     assert status == {
         "model.behaviour": ("explained", "mxnet-rnn-activation-relu"),
         "loop 1": ("not compared", "mxnet-rnn-activation-relu"),  # the port's RNN is tanh: nothing to compare
+        "cell 3 `vocab`: vocab": ("identical", None),
     }
     assert "--patch rnn-activation" in report["verdict"]
     note = next(s["note"] for s in report["stages"] if s["stage"] == "model.behaviour")

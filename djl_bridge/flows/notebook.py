@@ -201,10 +201,11 @@ def _unported(loop: RecordedLoop, why: str, vocab_size: int, mode: str) -> Stage
 
 def judge_notebook(
     result: NotebookResult, plan, data: Path, seed: int, engine: str, say: Say
-) -> tuple[list[StageResult], list[Judged]]:
-    """Every stage of the notebook: its behaviours, its failure (if any), and each recorded loop's stages
-    (named "loop N (cell C): STAGE" when there are several); and the loops as judged."""
-    from djl_bridge.text import load_corpus_time_machine
+) -> tuple[list[StageResult], list[Judged], list[str]]:
+    """Every stage of the notebook: its behaviours, its failure (if any), its text-pipeline values, and each
+    recorded loop's stages (named "loop N (cell C): STAGE" when there are several); the loops as judged; and
+    what the notebook computed that is not compared."""
+    from djl_bridge.flows.notebook_data import judge_values
 
     mode = mode_of(RunConfig(), engine)
     out = _behaviour(result.behaviours, plan, engine)
@@ -214,25 +215,39 @@ def judge_notebook(
         remedy = f"--patch {failed.patch}" if failed.patch else ""
         why = "the notebook does not run to the end on this engine"
         out.append(not_compared("notebook.rest", mode, why, remedy, failed.known))
+    values, skipped = judge_values(result.values, data, mode)
+    out += values
     if result.recorder_problem:
-        return out + [not_compared("training", mode, f"the recorder failed: {result.recorder_problem}", "")], []
-    if not result.loops and failed is None:
-        why = "the notebook runs no training loop the recorder saw (nothing of the port's to compare)"
-        return out + [not_compared("training", mode, why, "")], []
-    corpus, vocab = load_corpus_time_machine(data)
-    behaving, judged = set(result.behaviours), []
+        return out + [not_compared("training", mode, result.recorder_problem, "")], [], skipped
+    if not result.loops and not values and failed is None:
+        why = "the notebook computes nothing the port has: no training loop the recorder saw, no text-pipeline value"
+        return out + [not_compared("notebook", mode, why, "")], [], skipped
+    judged = []
     for i, loop in enumerate(result.loops, 1):
-        if failed is not None and loop.cell == failed.cell:
-            continue  # the loop the failure broke off: not compared (notebook.rest says why)
-        if behaving and _changed_by(loop, behaving):
-            why = f"the notebook's model computes something else than the book's: {', '.join(sorted(behaving))}"
-            remedy = " ".join(f"--patch {p}" for p in _patches(behaving, plan))
-            out.append(not_compared(f"loop {i}", mode, why, remedy, sorted(behaving)[0]))
+        found = _loop_stages(i, loop, result, plan, data, seed, engine, say)
+        if isinstance(found, StageResult):
+            out.append(found)
             continue
-        judged.append(judge_loop(loop, result, data, seed, engine, list(corpus), len(vocab), say))
+        judged.append(found)
         prefix = f"loop {i} (cell {loop.cell}): " if len(result.loops) > 1 else ""
-        out += [replace(r, stage=prefix + r.stage) for r in judged[-1].stages]
-    return out, judged
+        out += [replace(r, stage=prefix + r.stage) for r in found.stages]
+    return out, judged, skipped
+
+
+def _loop_stages(i: int, loop: RecordedLoop, result: NotebookResult, plan, data: Path, seed: int, engine: str, say):
+    """One loop judged, or the one stage saying why it is not (the failure broke it off; a registered
+    behaviour changes its model)."""
+    from djl_bridge.text import load_corpus_time_machine
+
+    mode, failed, behaving = mode_of(RunConfig(), engine), result.failure, set(result.behaviours)
+    if failed is not None and loop.cell == failed.cell:
+        return not_compared(f"loop {i}", mode, "the failure broke the loop off (notebook.rest says why)", "")
+    if behaving and _changed_by(loop, behaving):
+        why = f"the notebook's model computes something else than the book's: {', '.join(sorted(behaving))}"
+        remedy = " ".join(f"--patch {p}" for p in _patches(behaving, plan))
+        return not_compared(f"loop {i}", mode, why, remedy, sorted(behaving)[0])
+    corpus, vocab = load_corpus_time_machine(data)
+    return judge_loop(loop, result, data, seed, engine, list(corpus), len(vocab), say)
 
 
 def notebook_report(prepared, result: NotebookResult, data: Path, seed: int, environment: dict, say: Say):
@@ -240,7 +255,7 @@ def notebook_report(prepared, result: NotebookResult, data: Path, seed: int, env
     from djl_bridge.notebook.figures import figures_html
     from djl_bridge.parity.report import Report
 
-    stages_, judged = judge_notebook(result, prepared.plan, data, seed, prepared.engine, say)
+    stages_, judged, skipped = judge_notebook(result, prepared.plan, data, seed, prepared.engine, say)
     first = judged[0] if judged else Judged([], {}, {}, {})
     sensitive = [j.sensitive_from for j in judged if j.sensitive_from is not None]
     walls = {f"loop {i}: envelope of this run": j.envelope for i, j in enumerate(judged, 1) if j.envelope}
@@ -266,7 +281,15 @@ def notebook_report(prepared, result: NotebookResult, data: Path, seed: int, env
         deviations=tuple(prepared.notes + prepared.diffs),
         figures_html=figures_html(result.figures) if result.figures else "",
         sensitive_from=min(sensitive, default=None),
+        not_compared=tuple(skipped) + (_UNCOMPARED_OUTPUT,),
     )
+
+
+#: Said of every notebook: its cells' printed output is kept (notebook.json), compared only where it is trainCh8's.
+_UNCOMPARED_OUTPUT = (
+    "what the cells print: kept in notebook.json, compared only where a loop printed trainCh8's final lines "
+    "(printed.perplexity, predictions)"
+)
 
 
 def _changed_by(loop: RecordedLoop, behaviours: set[str]) -> bool:

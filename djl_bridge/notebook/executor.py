@@ -24,6 +24,7 @@ from djl_bridge.jvm import java_call, jclass
 from djl_bridge.notebook.figures import Figure, read_figures
 from djl_bridge.notebook.plan import PRELUDE, Plan, Unit
 from djl_bridge.notebook.result import CellFailure, NotebookResult, Snippet
+from djl_bridge.notebook.values import DataValue, declared_values
 
 SHELL = "org.djlparity.notebook.NotebookShell"
 RECORDING = "org.djlparity.notebook.standins.Recording"
@@ -40,6 +41,8 @@ class NotebookRun:
     plan: Plan
     failure: CellFailure | None = None
     snippets: list[Snippet] = field(default_factory=list)
+    values: list[DataValue] = field(default_factory=list)  # the text pipeline's values it declared
+    declared: list[tuple[str, int, str, int]] = field(default_factory=list)  # this cell's: name, where
 
     def value(self, expression: str) -> Any:
         """The value of a Java expression in the notebook's shell (a variable's object, as this JVM holds it)."""
@@ -99,6 +102,8 @@ def execute(
             if i + 1 == len(plan.units) or plan.units[i + 1].cell != unit.cell:
                 with java_call():  # the cell's value is shown when it is a figure
                     jclass(RECORDING).cellValue(unit.cell, shell.cellValue())
+                run.values += declared_values(run.declared, run.value)  # as the cell left them
+                run.declared = []
     except BaseException:
         run.close()
         raise
@@ -126,6 +131,8 @@ def _run_unit(run: NotebookRun, unit: Unit, on_output: Output | None, on_cell: C
         if not outcome.ok:
             run.failure = _failure(unit, outcome)
             return False
+        with java_call():
+            run.declared += [(str(n), unit.cell, unit.origin, line) for n in run.shell.declared()]
     return True
 
 
@@ -212,5 +219,5 @@ def result(run: NotebookRun, mode: str) -> NotebookResult:
         displays = [str(d) for d in jclass(RECORDING).displays()]
         refused = [str(u) for u in jclass(OFFLINE_URLS).refused()]
     return NotebookResult(
-        run.failure, run.snippets, loops, figures, points, displays, refused, behaviours(run, mode), problem
+        run.failure, run.snippets, loops, figures, points, displays, refused, behaviours(run, mode), problem, run.values
     )

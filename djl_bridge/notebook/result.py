@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from djl_bridge.notebook.cells import where
 from djl_bridge.notebook.figures import Figure
 from djl_bridge.notebook.recorded import RecordedLoop
+from djl_bridge.notebook.values import DataValue
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class NotebookResult:
     refused: list[str]  # URLs the notebook opened that are not served
     behaviours: list[str]  # registered behaviours read from the notebook's blocks (StateSignature)
     recorder_problem: str = ""  # the recorder's own failure, if any: then no loop can be compared
+    values: list[DataValue] = field(default_factory=list)  # the text pipeline's values its variables held
 
     def printed_by(self, loop: RecordedLoop) -> str:
         """What the snippet that ran ``loop`` printed."""

@@ -83,6 +83,8 @@ def to_markdown(report: Report) -> str:
         out += ["\n## Deviations from the published notebook\n"] + [f"- {d}\n" for d in report.deviations]
     if report.findings:
         out += ["\n## Findings\n"] + [f"- {f}\n" for f in report.findings]
+    if report.not_compared:
+        out += ["\n## Not compared\n"] + [f"- {n}\n" for n in report.not_compared]
     out += ["\n## Gradients of the first step, per parameter\n", _md_table(grad_rows(report))]
     if report.predictions:
         out += [
@@ -210,6 +212,9 @@ def to_html(report: Report) -> str:
         )
     if report.findings:
         parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in report.findings) + "</ul>")
+    if report.not_compared:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in report.not_compared)
+        parts.append(f"<h2>Not compared</h2><ul>{items}</ul>")
     if report.figures_html:
         parts.append("<h2>Figures the notebook showed</h2>" + report.figures_html)
     for key, title in (("perplexity", "Perplexity, both sides"), ("step_loss", "Per-step loss difference")):

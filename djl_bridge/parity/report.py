@@ -39,6 +39,8 @@ class Report:
     sensitive_from: int | None = None
     #: a notebook's figures, as an HTML fragment (``notebook/figures.py``)
     figures_html: str = ""
+    #: what the run computed that no stage compares, and why (a notebook's values the port has no counterpart of)
+    not_compared: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, title: str, config: dict, init: str, stages, java: Trace, port: Trace, **more) -> Report:
@@ -137,6 +139,7 @@ class Report:
             "environment": self.environment,
             "deviations": list(self.deviations),
             "findings": list(self.findings),
+            "not_compared": list(self.not_compared),
             "sensitive_from": self.sensitive_from,
             "stages": [s.as_dict() for s in self.stages],
             "causes": self.causes(),

@@ -9,4 +9,6 @@ import ai.djl.nn.*;
 import ai.djl.nn.recurrent.*;
 import ai.djl.training.*;
 import ai.djl.util.*;
+import java.io.*;
+import java.net.*;
 import java.util.*;

@@ -101,4 +101,13 @@ public class Vocab {
     public List<Integer> freqCounts() {
         return Collections.unmodifiableList(freqCounts);
     }
+
+    /** The stable-sorted frequency list as the book's {@code Vocab.tokenFreqs} holds it: (token, count) pairs. */
+    public List<Map.Entry<String, Integer>> tokenFreqs() {
+        List<Map.Entry<String, Integer>> out = new ArrayList<>();
+        for (int i = 0; i < freqTokens.size(); i++) {
+            out.add(Map.entry(freqTokens.get(i), freqCounts.get(i)));
+        }
+        return out;
+    }
 }

@@ -52,6 +52,7 @@ public final class NotebookShell implements AutoCloseable {
     private final PrintStream originalOut;
     private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
     private final Map<String, Object> exported = new HashMap<>();
+    private final List<String> declared = new ArrayList<>();
     private static NotebookShell current;
 
     public NotebookShell() {
@@ -168,9 +169,14 @@ public final class NotebookShell implements AutoCloseable {
         }
         String printed = captured.toString(StandardCharsets.UTF_8);
         captured.reset();
+        declared.clear();
         for (SnippetEvent e : events) {
             if (e.snippet() != null && e.causeSnippet() == null) {
                 origins.put(e.snippet().id(), new Origin(cell, source, line));
+                if (e.snippet() instanceof jdk.jshell.VarSnippet && e.status().isDefined()
+                        && e.exception() == null) {
+                    declared.add(((jdk.jshell.VarSnippet) e.snippet()).name());
+                }
             }
         }
         for (SnippetEvent e : events) {
@@ -304,6 +310,11 @@ public final class NotebookShell implements AutoCloseable {
             }
         }
         return exported.get(key);
+    }
+
+    /** The variables the last snippet declared (and so gave a value), when it ran without failing. */
+    public List<String> declared() {
+        return List.copyOf(declared);
     }
 
     /** The names of the notebook's variables, in the order JShell keeps them. */
