@@ -87,14 +87,7 @@ def _serve(folder: Path, pipe: TextIO) -> None:
         _emit(pipe, "done", response_s=0.0, response_bytes=wire.write(folder, "response", {}))
         return
 
-    def on_epoch(epoch: int, ppl: float, speed: float) -> None:
-        memory = {}
-        if request.get("memory"):  # a soak's request: this process's memory after every epoch
-            from djl_bridge.memory import java_heap_mib, rss_mib
-
-            memory = {"rss_mib": rss_mib(), "java_heap_mib": java_heap_mib()}
-        _emit(pipe, "epoch", epoch=epoch, perplexity=ppl, speed=speed, **memory)
-
+    on_epoch = _epoch_events(pipe, bool(request.get("memory")))
     try:
         if request["op"] == "notebook":
             body = _notebook(request, lambda event, **f: _emit(pipe, event, **f))
@@ -113,6 +106,20 @@ def _serve(folder: Path, pipe: TextIO) -> None:
     t0 = time.perf_counter()
     size = wire.write(folder, "response", body)
     _emit(pipe, "done", response_s=time.perf_counter() - t0, response_bytes=size)
+
+
+def _epoch_events(pipe, memory: bool) -> Callable[[int, float, float], None]:
+    """The epoch callback: an "epoch" event, with this process's memory when ``memory`` (a soak's request)."""
+
+    def on_epoch(epoch: int, ppl: float, speed: float) -> None:
+        used = {}
+        if memory:
+            from djl_bridge.memory import java_heap_mib, rss_mib
+
+            used = {"rss_mib": rss_mib(), "java_heap_mib": java_heap_mib()}
+        _emit(pipe, "epoch", epoch=epoch, perplexity=ppl, speed=speed, **used)
+
+    return on_epoch
 
 
 def _run(request: dict, on_epoch) -> dict:

@@ -17,7 +17,7 @@ from djl_bridge.config import ConfigError, RunConfig
 from djl_bridge.dataset import JavaRandom
 from djl_bridge.parity.envelope import Envelope, measure, nudged
 from djl_bridge.parity.report import Report
-from djl_bridge.parity.verdicts import bands, judge_run
+from djl_bridge.parity.verdicts import FUSED_RNN_MODELS, bands, judge_run
 from djl_bridge.sides import cache, java, port
 from djl_bridge.trace import Request, Trace
 
@@ -44,7 +44,8 @@ def comparable(cfg: RunConfig, engine: str, init: str) -> RunConfig:
 
 def _requests(cfg: RunConfig, data: Path, engine: str, full: int) -> tuple[Request, Request]:
     probe = cfg.model == "bilstm" and not (engine == "pytorch" and not cfg.layout_fix)
-    port_request = Request(cfg.emulating(engine), str(data), full_steps=full, layout_logits=engine == "mxnet")
+    layout = engine == "mxnet" and cfg.model in FUSED_RNN_MODELS  # the models MXNet's fused RNN op runs
+    port_request = Request(cfg.emulating(engine), str(data), full_steps=full, layout_logits=layout)
     return Request(cfg, str(data), full_steps=full, probe=probe), port_request
 
 

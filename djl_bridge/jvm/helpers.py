@@ -219,17 +219,15 @@ def run(request: Request, on_epoch: EpochCallback | None = None) -> Trace:
     published = probe_as_published(cfg, data) if request.probe else None
     setup = prepare(cfg, data)
     try:
-        data_stages = _data(setup, data)
-        with java_call():
-            jclass(BRIDGE + "Params").initialize(setup.net, setup.manager, _input_shape(cfg))
-            names = [str(n) for n in jclass(BRIDGE + "Params").names(setup.net)]
-            init_own = _params(setup, names)
-            for name in names if request.init is not None else []:
-                jclass(BRIDGE + "Params").set(setup.net, name, to_ndarray(setup.manager, request.init[name]))
-            init = _params(setup, names)
-        base = Trace(f"djl:{info.choice}", jvm_environment(info, "our Java helpers"), data_stages, init_own, init)
-        try:
+        base = Trace(f"djl:{info.choice}", jvm_environment(info, "our Java helpers"), _data(setup, data))
+        try:  # the model's first forward (its initialisation) may fail as published: the trace then says so
             with java_call():
+                jclass(BRIDGE + "Params").initialize(setup.net, setup.manager, _input_shape(cfg))
+                names = [str(n) for n in jclass(BRIDGE + "Params").names(setup.net)]
+                init_own = _params(setup, names)
+                for name in names if request.init is not None else []:
+                    jclass(BRIDGE + "Params").set(setup.net, name, to_ndarray(setup.manager, request.init[name]))
+                base = replace(base, init_own=init_own, init=_params(setup, names))
                 run_ = train(setup, request, on_epoch)
                 final = _params(setup, names)
                 predictions, printed = _printed(setup, run_)

@@ -173,6 +173,12 @@ def _html_table(rows: list[list[str]], status_col: int | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _html_list(title: str, items) -> str:
+    """A titled list of HTML items (already escaped); nothing when there are none."""
+    items = list(items)
+    return f"<h2>{title}</h2><ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else ""
+
+
 def to_html(report: Report) -> str:
     figs = figures(report)
     cfg = report.config
@@ -194,27 +200,15 @@ def to_html(report: Report) -> str:
         "<h2>Stages</h2>",
         _html_table(stage_rows(report), status_col=1),
     ]
-    if report.causes():
-        parts.append(
-            "<h2>Named causes</h2><ul>"
-            + "".join(
-                f"<li><b>{html.escape(c['name'])}</b>: {html.escape(c['cause'])} "
-                f"Symptom: {html.escape(c['symptom'])} (shown by <code>{html.escape(c['shown_by'])}</code>)</li>"
-                for c in report.causes()
-            )
-            + "</ul>"
-        )
-    if report.deviations:
-        parts.append(
-            "<h2>Deviations from the published notebook</h2><ul>"
-            + "".join(f"<li>{html.escape(d)}</li>" for d in report.deviations)
-            + "</ul>"
-        )
-    if report.findings:
-        parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in report.findings) + "</ul>")
-    if report.not_compared:
-        items = "".join(f"<li>{html.escape(n)}</li>" for n in report.not_compared)
-        parts.append(f"<h2>Not compared</h2><ul>{items}</ul>")
+    causes = [
+        f"<b>{html.escape(c['name'])}</b>: {html.escape(c['cause'])} Symptom: {html.escape(c['symptom'])} "
+        f"(shown by <code>{html.escape(c['shown_by'])}</code>)"
+        for c in report.causes()
+    ]
+    parts.append(_html_list("Named causes", causes))
+    parts.append(_html_list("Deviations from the published notebook", map(html.escape, report.deviations)))
+    parts.append(_html_list("Findings", map(html.escape, report.findings)))
+    parts.append(_html_list("Not compared", map(html.escape, report.not_compared)))
     if report.figures_html:
         parts.append("<h2>Figures the notebook showed</h2>" + report.figures_html)
     for key, title in (("perplexity", "Perplexity, both sides"), ("step_loss", "Per-step loss difference")):

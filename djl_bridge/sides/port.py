@@ -93,7 +93,7 @@ def run(request: Request, on_epoch: EpochCallback | None = None) -> Trace:
     from djl_bridge.dataset import TimeMachineDataset
     from djl_bridge.device import djl_device_name, resolve_device
     from djl_bridge.environment import port_environment
-    from djl_bridge.params import from_djl, seeded_model, set_grads, to_djl
+    from djl_bridge.params import to_djl
     from djl_bridge.text import load_corpus_time_machine
 
     cfg, path = request.config, Path(request.data)
@@ -101,15 +101,8 @@ def run(request: Request, on_epoch: EpochCallback | None = None) -> Trace:
     data = port_data(cfg, path, cfg.offset)
     corpus, vocab = load_corpus_time_machine(path, cfg.max_tokens)
     dataset = TimeMachineDataset(corpus, cfg.batch_size, cfg.num_steps, offset=data.offset)
-    net = seeded_model(
-        cfg.model, len(vocab), cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary, cfg.port_engine
-    )
-    init_own = to_djl(net)
-    if request.init is not None:
-        from_djl(net, request.init)
+    net, init_own = _model(request, len(vocab))
     init = to_djl(net)
-    if request.init_grads is not None and cfg.port_engine == "pytorch":  # MXNet overwrites them at each backward
-        set_grads(net, request.init_grads)
     net.to(device)
     rec, perplexities, speeds = _Recorder(request.full_steps), [], []
     for batches, carried in _epochs(request, dataset, device):
@@ -149,6 +142,23 @@ def run(request: Request, on_epoch: EpochCallback | None = None) -> Trace:
         layout_logits=_layout_logits(cfg, len(vocab), init, data) if request.layout_logits else None,
         findings=_findings(cfg, path, final, data.offset, perplexities, predictions),
     )
+
+
+def _model(request: Request, vocab_size: int):
+    """The port's model from the seed (and its own draw, by DJL name), then given the request's weights and
+    starting gradients where it has them."""
+    from djl_bridge.params import from_djl, seeded_model, set_grads, to_djl
+
+    cfg = request.config
+    net = seeded_model(
+        cfg.model, vocab_size, cfg.hidden, cfg.layers, cfg.seed, cfg.bias, cfg.learn_boundary, cfg.port_engine
+    )
+    init_own = to_djl(net)
+    if request.init is not None:
+        from_djl(net, request.init)
+    if request.init_grads is not None and cfg.port_engine == "pytorch":  # MXNet overwrites them at each backward
+        set_grads(net, request.init_grads)
+    return net, init_own
 
 
 def _layout_logits(cfg: RunConfig, vocab_size: int, init, data: Data) -> np.ndarray:
