@@ -149,11 +149,6 @@ def joined_tokens(tokens: list[list[str]]) -> list[str]:
     return ["\u241f".join(map(str, line)) for line in tokens]
 
 
-def state_arrays(state: list) -> Arrays:
-    """The recurrent state as named arrays: H (and C for LSTMs)."""
-    return {name: np.asarray(s) for name, s in zip(("H", "C"), state)}
-
-
 def java_1f(value: float) -> str:
     """Java's ``%.1f``: the exact binary value rounded HALF_UP."""
     return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

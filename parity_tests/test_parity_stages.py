@@ -178,3 +178,33 @@ def test_java_and_c_exp_differ_in_the_last_bit(jvm):
     assert one_ulp.status == "within tolerance" and one_ulp.cause == "java-math-exp"
     two_ulp = compare_stage("epochs.perplexity", [java], [float(np.nextafter(math.exp(x), 0.0))], "parity")
     assert two_ulp.status == FAILED
+
+
+def _draws(rng, sample) -> dict[str, np.ndarray]:
+    """A small LSTM's parameters as two sides hold them: weights from ``sample(shape)``, biases zero."""
+    shapes = {"l_0_i2h_WEIGHT": (32, 29), "l_0_h2h_WEIGHT": (32, 8), "l_0_i2h_BIAS": (32,), "weight": (29, 8)}
+    return {k: (np.zeros(s, np.float32) if k.endswith("BIAS") else sample(rng, s).astype(np.float32))
+            for k, s in shapes.items()}  # fmt: skip
+
+
+def test_other_distributions_fail_the_mxnet_random_init_check():
+    """init.independent across engines: two honest N(0, 0.01) draws pass (a false alarm at most 0.6 % of
+    the time, here over 200 pairs of draws), and weights from another distribution fail, naming the test."""
+    from djl_bridge.parity.distribution import same_distribution
+
+    rng = np.random.default_rng(7)
+    normal = lambda r, s: r.normal(0.0, 0.01, s)  # noqa: E731
+    honest = [same_distribution("init.independent", _draws(rng, normal), _draws(rng, normal), "mxnet-random-init")
+              for _ in range(200)]  # fmt: skip
+    assert sum(r.status == "FAILED" for r in honest) <= 3  # 0.6 % of 200 is 1.2; binomial tail beyond 3 < 3 %
+    assert honest[0].status == "within tolerance" and honest[0].cause == "mxnet-random-init"
+    for sample, test in [
+        (lambda r, s: r.normal(0.0, 0.02, s), "variance z"),  # another scale
+        (lambda r, s: r.normal(0.002, 0.01, s), "mean z"),  # a shifted mean
+        (lambda r, s: r.uniform(-0.01 * 3**0.5, 0.01 * 3**0.5, s), "KS"),  # the same mean and variance, uniform
+    ]:
+        r = same_distribution("init.independent", _draws(rng, sample), _draws(rng, normal), "mxnet-random-init")
+        assert r.status == "FAILED" and r.first_bad.startswith(f"java: {test}"), (test, r.first_bad)
+    bias = _draws(rng, normal) | {"l_0_i2h_BIAS": np.full(32, 0.01, np.float32)}
+    r = same_distribution("init.independent", _draws(rng, normal), bias, "mxnet-random-init")
+    assert r.status == "FAILED" and "python: bias l_0_i2h_BIAS is not zero" in r.first_bad

@@ -7,7 +7,7 @@ import sys
 import click
 
 from djl_bridge.cli.errors import InputError, SetupFailure, checked_ints
-from djl_bridge.cli.options import data_option
+from djl_bridge.cli.options import data_option, out_option
 from djl_bridge.cli.progress import print_table
 
 
@@ -44,13 +44,7 @@ from djl_bridge.cli.progress import print_table
     metavar="URL=PATH",
     help="Serve PATH for the D2L data URL the notebook opens (checked by SHA-1; e.g. fra-eng.zip); repeatable.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="runs/notebook",
-    show_default=True,
-    help="Folder for report.json, report.md, report.html, notebook.json, perplexity.png and figure-CELL-N.png.",
-)
+@out_option("runs/notebook", "report.json, report.md, report.html, notebook.json, perplexity.png and figure-CELL-N.png")
 def notebook(
     path: str,
     engine: str,

@@ -12,6 +12,18 @@ def data_option(help: str = "The Time Machine text [$DJL_PARITY_DATA, cache, dow
     return click.option("--data", type=click.Path(dir_okay=False), default=None, help=help)
 
 
+def out_option(default: str, what: str):
+    """The one ``--out`` option: ``what`` goes there, and the rule every command follows for an existing folder."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False),
+        default=default,
+        show_default=True,
+        help=f"Folder for {what}, written whole at the end. An existing folder is replaced only when djl-parity "
+        "wrote it (its .djl-parity-run file); any other, and one holding the current or home folder, is refused.",
+    )
+
+
 def run_options(epochs: int):
     """The options that describe one notebook run (shared by `train` and `compare`), ``epochs`` by default."""
     return lambda f: _run_options(f, epochs)

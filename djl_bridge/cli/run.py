@@ -7,7 +7,7 @@ import sys
 import click
 
 from djl_bridge.cli.errors import InputError, checked_ints, failure_line, preflight, side_errors
-from djl_bridge.cli.options import checked_out_dir, config, engine_option, run_options
+from djl_bridge.cli.options import checked_out_dir, config, engine_option, out_option, run_options
 from djl_bridge.cli.progress import EpochProgress, closing, print_table
 
 
@@ -19,13 +19,7 @@ from djl_bridge.cli.progress import EpochProgress, closing, print_table
     help="python: the PyTorch port; djl: the Java helpers on real DJL through JPype.",
 )
 @engine_option("pytorch")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="runs/train",
-    show_default=True,
-    help="Folder for metrics.json and perplexity.png.",
-)
+@out_option("runs/train", "metrics.json and perplexity.png")
 @run_options(epochs=500)
 def train(impl: str, engine: str, out: str, **kwargs) -> None:
     """Train the notebook's model on one side and print the notebook's final lines.
@@ -72,13 +66,7 @@ def train(impl: str, engine: str, out: str, **kwargs) -> None:
     help="Steps recorded in full (logits, state, gradients, parameters); every step's loss and gradient norms are "
     "always compared.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="runs/compare",
-    show_default=True,
-    help="Folder for report.json, report.md and report.html.",
-)
+@out_option("runs/compare", "report.json, report.md and report.html")
 @click.option(
     "--concurrent",
     is_flag=True,
@@ -105,7 +93,7 @@ def compare(init: str, full_steps: int, out: str, concurrent: bool, engine: str,
       FAIL        a stage differs beyond its bound or without a named cause (exit 1)
       INCOMPLETE  some stage could not be compared; the line names them, why, and the option
                   that compares them (exit 4)
-    Both sides run on the CPU; the Java side in a worker process. OUT is replaced whole at the end.
+    Both sides run on the CPU; the Java side in a worker process.
     """
     from djl_bridge.flows.compare import compare as run_compare
     from djl_bridge.parity.render import write_report

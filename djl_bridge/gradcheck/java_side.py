@@ -17,7 +17,7 @@ class JavaSide:
         from djl_bridge.jvm.runtime import jclass, start
 
         start()
-        self._to_nd, self._call, self._jclass = to_ndarray, java_call, jclass
+        self._to_nd, self._call = to_ndarray, java_call
         self.probe = jclass("org.djlparity.bridge.GradProbe")
         self.params = jclass("org.djlparity.bridge.Params")
         with java_call():

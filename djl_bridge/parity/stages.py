@@ -80,7 +80,6 @@ STAGES: tuple[Stage, ...] = (
     Stage("printed.perplexity", _printed_perplexity, "data", "end"),
     Stage("predictions", _predictions, "data", "end"),
 )
-BY_NAME = {s.name: s for s in STAGES}
 #: Stages judged from a failure, a probe or a named behaviour rather than read from both traces.
 SPECIAL = ("java.as_published", "java.run", "layout.step1_logits", "notebook.run", "notebook.rest", "model.behaviour")
 #: Stages compared for equality (no float tolerance applies).
