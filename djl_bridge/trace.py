@@ -55,6 +55,9 @@ class Request:
     init_grads: Arrays | None = None
     #: the port also computes step 1's logits reading DJL's parameters by name in libtorch's layout
     layout_logits: bool = False
+    #: the port feeds every batch's rows in reverse order (the same maths, every sum over rows in another order:
+    #: the rounding another engine's kernels bring); its recorded arrays are put back in the batch's order
+    reversed_rows: bool = False
 
 
 @dataclass(frozen=True)

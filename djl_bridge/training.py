@@ -215,7 +215,7 @@ def train_epoch_ch8(
     net.train()
     for step, (X, Y) in enumerate(batches):
         X, Y = X.to(device), Y.to(device)
-        fresh = not carried[step] if carried is not None else state is None or (scratch and use_random_iter)
+        fresh = state is None or (not carried[step] if carried is not None else scratch and use_random_iter)
         state_in = state = _start_state(net, state, X, fresh, device)
         y = Y.T.reshape(-1)
         y_hat, state, loss = _forward_backward(net, X, y, state, fresh, mode)

@@ -125,6 +125,31 @@ def test_difference_within_fast_tolerance_is_attributed_to_its_cause():
     assert compare_stage("step1.loss", java, np.float32([11.0]), "fast").status == FAILED
 
 
+def test_a_scale_cap_follows_the_magnitude_of_the_stage():
+    """engine-rounding caps step-1 logits at a share of their largest value: the same |Δ| is rounding on
+    logits of size 4 and a difference on logits of size 0.04 (the models' initialisers set the scale)."""
+    from djl_bridge.parity.divergences import bound_for
+    from djl_bridge.parity.tolerances import Tolerance
+
+    cap = bound_for("step1.logits", "engine:mxnet")[1]
+    for scale, passes in ((4.0, True), (0.04, False)):
+        ref = np.float32([scale, -scale / 2, 1e-3])
+        other = ref + np.float32([0, 0, 7e-6])
+        assert (
+            compare_stage("step1.logits", ref, other, "engine:mxnet", tol=Tolerance(bound=cap)).status != FAILED
+        ) is passes, scale
+
+
+def test_an_envelope_series_is_the_largest_drift_so_far():
+    """Two runs that cross at one step leave a dip in their drift there; the envelope keeps the drift so far."""
+    from djl_bridge.parity.envelope import measure
+    from djl_bridge.trace import Trace
+
+    ref = Trace("port", {}, losses=[3.0, 2.0, 2.5, 2.0])
+    other = Trace("port", {}, losses=[3.0, 2.1, 2.5, 1.7])
+    assert np.allclose(measure(ref, {"nudged": other}, 0.0).losses, [0.0, 0.1, 0.1, 0.3])
+
+
 def test_a_difference_no_cause_explains_fails():
     result = compare_stage("vocab", ["a", "b"], ["a", "c"], "fast")
     assert result.status == FAILED and result.cause is None

@@ -154,6 +154,40 @@ def test_scratch_gradients_accumulate_unless_zeroed(small):
     assert not np.allclose(norms[False], norms[True])
 
 
+def test_a_loop_that_starts_with_a_carried_state_starts_a_scratch_model_from_zeros(small):
+    """A recorded loop may mark its first step "carried" (the notebook passed in a state it began itself);
+    with nothing carried yet the port starts from the model's begin_state, as a fresh step does."""
+    dataset, vocab = small
+    batches = list(dataset.batches())[:3]
+    finals = []
+    for carried in ([False, True, True], [True, True, True]):
+        net = _model("gru-scratch", vocab)
+        train_epoch_ch8(net, batches, 1, torch.device("cpu"), False, carried=carried)
+        finals.append([p.detach().clone() for p in net.params])
+    for a, b in zip(*finals):
+        assert torch.equal(a, b)
+
+
+def test_reversed_rows_change_only_the_order_of_every_sum_over_rows(data_file):
+    """The envelope's rounding run feeds each batch's rows in reverse: the forward is the same bits (rows are
+    independent), while the loss and the gradients, sums over rows, round differently, by a few ULP."""
+    from dataclasses import replace
+
+    from djl_bridge.config import RunConfig
+    from djl_bridge.sides.port import run
+    from djl_bridge.trace import Request
+
+    cfg = RunConfig(model="lstm", hidden=32, max_tokens=2000, batch_size=8, epochs=1, offset=3, device="cpu")
+    request = Request(cfg.resolved(), str(data_file), full_steps=1)
+    a, b = run(request), run(replace(request, reversed_rows=True))
+    assert np.array_equal(a.steps[0].logits, b.steps[0].logits)
+    assert all(np.array_equal(a.steps[0].state[k], b.steps[0].state[k]) for k in a.steps[0].state)
+    grads = [(a.steps[0].grads[k], b.steps[0].grads[k]) for k in a.steps[0].grads]
+    assert any(not np.array_equal(x, y) for x, y in grads)
+    assert all(np.allclose(x, y, rtol=0, atol=1e-7) for x, y in grads)
+    assert a.losses != b.losses and np.allclose(a.losses, b.losses, rtol=1e-5)
+
+
 def test_fast_and_parity_agree(small):
     dataset, vocab = small
     batches = list(dataset.batches())[:3]

@@ -313,6 +313,13 @@ def _numbers(r: Ran) -> str:
     return _SPEED.sub("", r.printed)
 
 
+def test_the_self_attach_leaves_no_socket_in_tmp(runs):
+    """The agent attaches to its own JVM, whose attach listener then listens on /tmp/.java_pid<pid>; only an
+    orderly JVM exit removes it, which a worker's JVM never has, so the recorder removes it at once (this
+    process's JVM recorded on the PyTorch engine in ``runs``)."""
+    assert not Path(f"/tmp/.java_pid{os.getpid()}").exists()
+
+
 def test_recording_off_leaves_the_notebook_unchanged(runs, jvm, data_file):
     """The same notebook and seed with the hooks installed but the switch off: the same numbers."""
     on = runs["pytorch", "scratch-small"]  # its data has no random offset: the same run, bit for bit

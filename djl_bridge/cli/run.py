@@ -85,7 +85,7 @@ def compare(init: str, full_steps: int, out: str, concurrent: bool, engine: str,
     epoch's perplexity, the final parameters, the printed perplexity and the two predictions. On
     one engine every float stage must be identical unless a named cause bounds it
     (djl_bridge/parity/divergences.py); across engines each is judged against this run's own
-    envelope (the port against itself from last-bit-nudged weights and in fast mode).
+    envelope (the port against itself from last-bit-nudged weights, and in fast mode with each batch's rows reversed).
 
     \b
     Outcome (the last line, and `outcome` in report.json):

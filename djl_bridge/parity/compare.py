@@ -93,8 +93,9 @@ def _accepts(tol: Tolerance, abs_diff: np.ndarray, ulp: np.ndarray, ref: np.ndar
     if bound is not None:
         if bound.max_ulp is not None:
             ok |= ulp <= bound.max_ulp
-        if np.any(bound.atol) or bound.rtol:  # atol may be one bound per element (a series' envelope)
-            ok |= abs_diff <= bound.atol + bound.rtol * np.abs(ref)
+        if np.any(bound.atol) or bound.rtol or bound.stol:  # atol may be one bound per element (a series')
+            scale = bound.stol * float(np.max(np.abs(ref), initial=0.0)) if bound.stol else 0.0
+            ok |= abs_diff <= bound.atol + bound.rtol * np.abs(ref) + scale
     return ok
 
 

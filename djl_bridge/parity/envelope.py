@@ -7,12 +7,15 @@ measured for the run being judged, in the same command, by the port against itse
 that run's config, batches and initial weights:
 
 - **nudged**: every initial weight moved one ULP up or down at random;
-- **fast**: the same maths through fused kernels that round differently at every step (the loss's
-  reduction, the clipping and the update), as another engine does.
+- **fast, rows reversed**: the same maths through fused kernels that round differently at every step
+  (the loss's reduction, the clipping and the update), fed every batch's rows in reverse order, so that
+  every sum over rows (the loss, each gradient) adds in another order, as another engine's kernels do.
 
 The largest |Δ| of each of them against the reference run, per step-1 stage, per step (loss,
 gradient norm, each parameter's squared gradient sum), per epoch (perplexity) and at the end
-(final parameters), is the envelope. The flows make the runs; this module only measures.
+(final parameters), is the envelope. A series' envelope at step k is the largest drift up to k:
+a drift that has grown does not shrink in expectation, and two runs that cross at one step would
+otherwise leave a chance dip there. The flows make the runs; this module only measures.
 """
 
 from __future__ import annotations
@@ -86,13 +89,14 @@ def measure(reference: Trace, perturbed: dict[str, Trace], seconds: float) -> En
             d = _series(getattr(reference, key), getattr(other, key))
             series[key] = d if key not in series else np.maximum(series[key], d[: len(series[key])])
         final = max(final, max_abs(reference.final, other.final))
+    so_far = {k: np.maximum.accumulate(v, axis=0) if len(v) else v for k, v in series.items()}
     return Envelope(
         tuple(perturbed),
         step1,
-        series.get("losses", np.zeros(0)),
-        series.get("grad_norms", np.zeros(0)),
-        series.get("grad_sq", np.zeros((0, 0))),
-        series.get("perplexities", np.zeros(0)),
+        so_far.get("losses", np.zeros(0)),
+        so_far.get("grad_norms", np.zeros(0)),
+        so_far.get("grad_sq", np.zeros((0, 0))),
+        so_far.get("perplexities", np.zeros(0)),
         final,
         seconds,
     )

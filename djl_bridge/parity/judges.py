@@ -35,12 +35,15 @@ class Context:
     names: tuple[str, ...] = ()  # the parameters, in order (columns of steps.grad_sq)
     #: one float32 ULP of the largest step-1 gradient (the scale of the update's rounding floor)
     grads_ulp: float = 0.0
+    #: the step (1-based) from which the port's own last-bit drift passes 1 % of the loss (None: never)
+    sensitive_from: int | None = None
 
 
 def context(mode: str, cfg: RunConfig, reference: Trace, envelope: Envelope | None = None) -> Context:
     """The context for judging against ``reference`` (the trace whose names and magnitudes set the floors)."""
     grads = reference.steps[0].grads if reference.steps else {}
-    return Context(mode, cfg, envelope, tuple(reference.param_names), _largest_ulp(grads))
+    sensitive = envelope.sensitivity(reference) if envelope is not None else None
+    return Context(mode, cfg, envelope, tuple(reference.param_names), _largest_ulp(grads), sensitive)
 
 
 def judge(
@@ -143,11 +146,20 @@ def enveloped(stage: Stage, a, b, ctx: Context) -> StageResult:
     r = compare_stage(stage.name, a, b, ctx.mode, stage.index, tol, ctx.names, tolerance=shown)
     if r.status == FAILED or found is None:
         return r
-    capped = compare_stage(stage.name, a, b, ctx.mode, stage.index, Tolerance(bound=found[1]), ctx.names)
+    cap = _cap_until_sensitive(stage.name, found[1], ctx.sensitive_from)
+    if cap is None:
+        return r
+    capped = compare_stage(stage.name, a, b, ctx.mode, stage.index, Tolerance(bound=cap), ctx.names)
     if capped.status != FAILED:
         return r
     note = f"beyond the cap of {cause}: {found[1].describe()}"
     return replace(r, status=FAILED, first_bad=capped.first_bad, cause=None, note=note)
+
+
+def _cap_until_sensitive(stage: str, cap: Bound, sensitive_from: int | None) -> Bound | None:
+    """The cause's cap where it holds: a step-1 stage's, unless the run's own last-bit drift already passes
+    1 % of the loss at step 1 (then the envelope alone judges it, as it judges every later stage)."""
+    return None if stage.startswith("step1.") and sensitive_from == 1 else cap
 
 
 def explained_text(result: StageResult, numeric: list[StageResult], cause: str, why: str) -> StageResult:

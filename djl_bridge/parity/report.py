@@ -106,6 +106,8 @@ class Report:
                 f"; to compare them: {remedies}" if remedies else ""
             )
         identical = sum(s.status == IDENTICAL for s in self.stages)
+        if identical == n:
+            return f"PASS: all {n} stages compared, all identical" + self.sensitivity()
         return (
             f"PASS: all {n} stages compared; {identical} identical, the rest within a measured bound "
             f"or explained by a named cause" + self.sensitivity()

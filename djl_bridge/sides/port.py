@@ -44,8 +44,9 @@ def port_data(cfg: RunConfig, data: Path, offset: int | None) -> Data:
 class _Recorder:
     """Collects every step's scalars and the first ``full`` steps in full."""
 
-    def __init__(self, full: int) -> None:
+    def __init__(self, full: int, reversed_rows: bool = False) -> None:
         self.full = full
+        self.reversed_rows = reversed_rows
         self.steps: list[Step] = []
         self.losses: list[float] = []
         self.grad_norms: list[float] = []
@@ -62,10 +63,14 @@ class _Recorder:
     def on_full(self, rec: StepRecord) -> None:
         if not self.wants_full():
             return
-        state = {name: s.numpy() for name, s in zip(("H", "C"), rec.state_out)}
+        logits, state_out = rec.logits, rec.state_out
+        if self.reversed_rows:  # back in the batch's row order: logits are (time, row) major, states (..., row, H)
+            logits = logits.reshape(-1, rec.state_out[0].shape[-2], logits.shape[-1]).flip(1).reshape(logits.shape)
+            state_out = [s.flip(-2) for s in state_out]
+        state = {name: s.numpy() for name, s in zip(("H", "C"), state_out)}
         self.steps.append(
             Step(
-                rec.logits.numpy(),
+                logits.numpy(),
                 state,
                 np.float32(rec.loss),
                 rec.grads_before,
@@ -88,6 +93,10 @@ def _epochs(request: Request, dataset, device: torch.device) -> Iterator[tuple[I
         yield batches, [bool(feed.carried[k]) for k in steps]
 
 
+def _rows_reversed(batches: Iterable) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    return ((X.flip(0), Y.flip(0)) for X, Y in batches)
+
+
 def run(request: Request, on_epoch: EpochCallback | None = None) -> Trace:
     """Run the notebook's training on the port as ``request`` asks; every stage recorded."""
     from djl_bridge.dataset import TimeMachineDataset
@@ -104,11 +113,11 @@ def run(request: Request, on_epoch: EpochCallback | None = None) -> Trace:
     net, init_own = _model(request, len(vocab))
     init = to_djl(net)
     net.to(device)
-    rec, perplexities, speeds = _Recorder(request.full_steps), [], []
+    rec, perplexities, speeds = _Recorder(request.full_steps, request.reversed_rows), [], []
     for batches, carried in _epochs(request, dataset, device):
         ppl, speed = train_epoch_ch8(
             net,
-            batches,
+            _rows_reversed(batches) if request.reversed_rows else batches,
             cfg.lr,
             device,
             cfg.random_iter,

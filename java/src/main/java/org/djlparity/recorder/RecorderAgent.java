@@ -19,7 +19,10 @@ import net.bytebuddy.dynamic.DynamicType;
 import net.bytebuddy.matcher.ElementMatcher;
 import net.bytebuddy.utility.JavaModule;
 
+import java.io.IOException;
 import java.lang.instrument.Instrumentation;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,6 +47,7 @@ final class RecorderAgent {
             return;
         }
         Instrumentation inst = ByteBuddyAgent.install();
+        removeAttachSocket();
         AgentBuilder agent = new AgentBuilder.Default()
                 .disableClassFormatChanges()
                 .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
@@ -69,6 +73,19 @@ final class RecorderAgent {
                         named("update").and(takesArguments(3)).and(takesArgument(0, String.class))));
         agent.installOn(inst);
         installed = true;
+    }
+
+    /**
+     * The self-attach leaves the JVM's attach listener socket, {@code /tmp/.java_pid<pid>}. Only an
+     * orderly JVM exit removes it, and a worker's JVM ends otherwise (a kill, a crash, the process's
+     * own exit), so each run would leave one behind; nothing attaches to this JVM again, so it goes now.
+     */
+    private static void removeAttachSocket() {
+        try {
+            Files.deleteIfExists(Path.of("/tmp", ".java_pid" + ProcessHandle.current().pid()));
+        } catch (IOException | SecurityException e) {
+            failed.add("attach socket: " + e);
+        }
     }
 
     /** Advice applied to the methods it matches (never abstract ones). */
