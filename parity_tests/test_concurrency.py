@@ -60,4 +60,4 @@ def test_concurrent_compare_is_bit_identical_and_reports_wall_times(data_file, i
     report = compare(cfg, data_file, "pytorch", init=init, concurrent=True)
     assert report.outcome == "PASS", report.verdict()
     assert {s.status for s in report.stages} == {IDENTICAL}, report.verdict()
-    assert "at once" in report.environment["wall time, both sides"]
+    assert "at once" in report.environment["wall time, both sides and the envelope"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from djl_bridge.concurrency import at_once, threads_here, with_threads
+from djl_bridge.concurrency import at_once, thread_budget, threads_here, with_threads
 from djl_bridge.config import ConfigError, RunConfig
 from djl_bridge.dataset import JavaRandom
 from djl_bridge.parity.envelope import Envelope, measure, nudged
@@ -49,23 +49,43 @@ def _requests(cfg: RunConfig, data: Path, engine: str, full: int) -> tuple[Reque
     return Request(cfg, str(data), full_steps=full, probe=probe), port_request
 
 
-def _one_after_other(cfg, data, engine, init, full, say, on_epoch) -> tuple[Trace, Trace]:
-    """The two traces, the ``init`` side first (its own initial weights), the other side from them."""
+@dataclass(frozen=True)
+class Sides:
+    """The two traces of a comparison and, across engines, the envelope of the port's run."""
+
+    java: Trace
+    port: Trace
+    envelope: Envelope | None = None
+    reused: bool = False  # the envelope came from the cache
+
+
+def _one_after_other(cfg, data, engine, init, full, say, on_epoch) -> Sides:
+    """The two traces, the ``init`` side first (its own initial weights), the other side from them; then the
+    envelope (with the Java side's weights: at once with the port's own run)."""
     java_request, port_request = _requests(cfg, data, engine, full)
     if init == "java":
         say(f"java ({engine} worker): data, initial weights from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
         j = java.run(java_request, engine, lambda *e: on_epoch("java", *e))
         if j.failure is not None:  # nothing to start the port from: its data stages only
-            return j, port.run(replace(port_request, config=replace(port_request.config, epochs=0)))
+            return Sides(j, port.run(replace(port_request, config=replace(port_request.config, epochs=0))))
         say(f"python: the Java side's weights, train {cfg.epochs} epoch(s)")
-        return j, port_side(engine)(replace(port_request, init=j.init), lambda *e: on_epoch("python", *e))
+        p, envelope, reused = port_and_envelope(engine, replace(port_request, init=j.init), say,
+                                                lambda *e: on_epoch("python", *e))  # fmt: skip
+        return Sides(j, p, envelope, reused)
     say(f"python: initial weights from seed {cfg.seed}, train {cfg.epochs} epoch(s)")
     p = port_side(engine)(port_request, lambda *e: on_epoch("python", *e))
     say(f"java ({engine} worker): the port's weights, train {cfg.epochs} epoch(s)")
-    return java.run(replace(java_request, init=p.init), engine, lambda *e: on_epoch("java", *e)), p
+    j = java.run(replace(java_request, init=p.init), engine, lambda *e: on_epoch("java", *e))
+    return _with_envelope(j, p, port_request, engine, say)
 
 
-def _at_once(cfg, data, engine, init, full, say, on_epoch) -> tuple[Trace, Trace]:
+def _with_envelope(j: Trace, p: Trace, port_request: Request, engine: str, say: Progress) -> Sides:
+    if engine == "pytorch" or j.failure is not None:
+        return Sides(j, p)
+    return Sides(j, p, *envelope_of(p, port_request, say))
+
+
+def _at_once(cfg, data, engine, init, full, say, on_epoch) -> Sides:
     """The two traces from two processes at once, each with half the threads, once the ``init`` side's
     initial weights are drawn (a Java run of no epochs, or the port's own draw)."""
     java_request, port_request = _requests(cfg, data, engine, full)
@@ -82,7 +102,7 @@ def _at_once(cfg, data, engine, init, full, say, on_epoch) -> tuple[Trace, Trace
             half, port_side(engine), replace(port_request, init=start), lambda *e: on_epoch("python", *e)
         ),
     )
-    return j, p
+    return _with_envelope(j, p, port_request, engine, say)
 
 
 def sides(concurrent: bool):
@@ -102,22 +122,62 @@ def port_side(engine: str) -> Callable[..., Trace]:
     return run
 
 
+def _share() -> int:
+    """The torch threads each of the envelope's runs gets (they run at once)."""
+    return max(1, threads_here() // 2)
+
+
+def _perturbed(request: Request) -> dict[str, Request]:
+    """The envelope's runs of ``request`` (it carries the run's initial weights)."""
+    return {
+        "nudged": replace(request, init=nudged(request.init, request.config.seed)),
+        "fast, rows reversed": replace(request, config=replace(request.config, mode="fast"), reversed_rows=True),
+    }
+
+
+def _envelope_key(request: Request) -> str:
+    with thread_budget(_share()):  # the runs' thread count is part of what they depend on
+        return cache.key(request, "envelope")
+
+
 def envelope_of(reference: Trace, request: Request, say: Progress) -> tuple[Envelope, bool]:
     """The run's envelope: the port again from last-bit-nudged weights, and through fast-mode kernels with every
-    batch's rows in reverse order (kept in the cache under the run's own request); and whether it was cached."""
+    batch's rows in reverse order, the two at once (kept in the cache under the run's own request); and
+    whether it came from the cache."""
     request = replace(request, init=reference.init, layout_logits=False)
 
     def measured() -> Envelope:
         say("python: the envelope of this run (the port from nudged weights; in fast mode with its rows reversed)")
         t0 = time.perf_counter()
-        fast = replace(request.config, mode="fast")
-        runs = {
-            "nudged": port.run(replace(request, init=nudged(reference.init, request.config.seed))),
-            "fast, rows reversed": port.run(replace(request, config=fast, reversed_rows=True)),
-        }
-        return measure(reference, runs, time.perf_counter() - t0)
+        runs, share = _perturbed(request), _share()
+        traces = at_once(*(lambda r=r: with_threads(share, port.run, r) for r in runs.values()))
+        return measure(reference, dict(zip(runs, traces)), time.perf_counter() - t0)
 
-    return cache.cached(cache.key(request, "envelope"), Envelope, measured)
+    return cache.cached(_envelope_key(request), Envelope, measured)
+
+
+def port_and_envelope(
+    engine: str, request: Request, say: Progress, on_epoch=None
+) -> tuple[Trace, Envelope | None, bool]:
+    """The port's run of ``request`` (it carries the run's initial weights) and, across engines, the envelope of
+    that run; next to MXNet its two runs go at once with the port's own (a share of the threads each). What the
+    cache keeps is reused. Returns the trace, the envelope and whether the envelope came from the cache."""
+    if engine != "mxnet":  # DJL on libtorch: the port's run with the Java side's threads (the same kernels, bits)
+        reference = port_side(engine)(request, on_epoch)
+        return (reference, None, False) if engine == "pytorch" else (reference, *envelope_of(reference, request, say))
+    k = _envelope_key(replace(request, layout_logits=False))
+    found = cache.load(k, Envelope)
+    if found is not None:  # the port's own run as the envelope's was made (its key holds the thread count)
+        return with_threads(_share(), port_side(engine), request, on_epoch), found, True
+    say("python: and, at once, the envelope of this run (the port from nudged weights; in fast mode, rows reversed)")
+    t0, runs, share = time.perf_counter(), _perturbed(replace(request, layout_logits=False)), _share()
+    reference, *traces = at_once(
+        lambda: with_threads(share, port_side(engine), request, on_epoch),
+        *(lambda r=r: with_threads(share, port.run, r) for r in runs.values()),
+    )
+    envelope = measure(reference, dict(zip(runs, traces)), time.perf_counter() - t0)
+    cache.store(k, envelope)
+    return reference, envelope, False
 
 
 def compare(
@@ -135,13 +195,12 @@ def compare(
     on_epoch = epoch_progress or (lambda *_a: None)
     cfg = comparable(cfg, engine, init)
     t0 = time.perf_counter()
-    j, p = sides(concurrent)(cfg, data, engine, init, full_steps, say, on_epoch)
+    ran = sides(concurrent)(cfg, data, engine, init, full_steps, say, on_epoch)
+    j, p, envelope = ran.java, ran.port, ran.envelope
     how = "at once, half the threads each" if concurrent else "one after the other"
-    walls = {"wall time, both sides": f"{time.perf_counter() - t0:.1f} s ({how})"}
-    envelope = None
-    if engine != "pytorch" and j.failure is None:
-        envelope, reused = envelope_of(p, _requests(cfg, data, engine, full_steps)[1], say)
-        how = "reused from the cache, measured in" if reused else "measured in"
+    walls = {"wall time, both sides and the envelope": f"{time.perf_counter() - t0:.1f} s ({how})"}
+    if envelope is not None:
+        how = "reused from the cache, measured in" if ran.reused else "measured in"
         walls["envelope of this run"] = f"{how} {envelope.seconds:.1f} s (the port {len(envelope.runs)} more times)"
     results = judge_run(j, p, cfg, engine, envelope)
     return Report.of(

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from djl_bridge.config import RunConfig
-from djl_bridge.flows.compare import envelope_of, port_side
+from djl_bridge.flows.compare import port_and_envelope
 from djl_bridge.notebook.loop_config import LoopConfig, loop_config, untrained
 from djl_bridge.notebook.recorded import RecordedLoop
 from djl_bridge.notebook.result import NotebookResult
@@ -168,9 +168,8 @@ def judge_loop(
                       full_steps=len(loop.full), init_grads=init_grads,
                       feed=Feed(loop.xs, loop.ys, loop.carried, loop.epoch_starts))  # fmt: skip
     say(f"python: cell {loop.cell}'s loop ({cfg.model}, {len(loop.xs)} steps) on the notebook's batches and weights")
-    port = port_side(engine)(request)
+    port, envelope, reused = port_and_envelope(engine, request, say)
     nb = notebook_trace(loop, lc, result.printed_by(loop), engine)
-    envelope, reused = (None, False) if engine == "pytorch" else envelope_of(port, request, say)
     ctx = context(mode, cfg, nb, envelope)
     table = [s for s in LOOP_STAGES if s.name not in ("printed.perplexity", "predictions") or nb.printed]
     results = _batches(nb, port) + judge_pair(tuple(table), nb, port, cfg, mode, envelope, ("notebook", "port"))
@@ -218,8 +217,8 @@ def judge_notebook(
     values, skipped = judge_values(result.values, data, mode)
     out += values
     if result.recorder_problem:
-        return out + [not_compared("training", mode, result.recorder_problem, "")], [], skipped
-    if not result.loops and not values and failed is None:
+        out.append(not_compared("training", mode, result.recorder_problem, ""))
+    if not result.loops and not values and failed is None and not result.recorder_problem:
         why = "the notebook computes nothing the port has: no training loop the recorder saw, no text-pipeline value"
         return out + [not_compared("notebook", mode, why, "")], [], skipped
     judged = []

@@ -210,7 +210,8 @@ def result(run: NotebookRun, mode: str) -> NotebookResult:
     from djl_bridge.notebook.recorded import RecorderError, read_loops
 
     try:
-        loops, problem = read_loops(), ""
+        loops, unread = read_loops()
+        problem = "; ".join(unread)
     except RecorderError as exc:
         loops, problem = [], str(exc)
     with java_call():

@@ -94,14 +94,21 @@ def instrumented() -> list[str]:
         return sorted({str(c) for c in jclass(RECORDER).instrumented()})
 
 
-def read_loops() -> list[RecordedLoop]:
-    """The loops recorded since :func:`record`; raises :class:`RecorderError` if the recorder failed."""
+def read_loops() -> tuple[list[RecordedLoop], list[str]]:
+    """The loops recorded since :func:`record`, and why any other loop could not be read; raises
+    :class:`RecorderError` if the recorder itself failed."""
     with java_call():
         recorder = jclass(RECORDER)
         problems = [str(e) for e in recorder.errors()] + [str(e) for e in recorder.agentFailures()]
         if problems:
             raise RecorderError("the recorder failed: " + "; ".join(problems[:5]))
-        return [_loop(j) for j in recorder.loops()]
+        loops, unread = [], []
+        for j in recorder.loops():
+            try:
+                loops.append(_loop(j))
+            except RecorderError as exc:
+                unread.append(str(exc))
+        return loops, unread
 
 
 def _names(java_names: Any) -> list[str]:
@@ -127,7 +134,10 @@ def _batches(j: Any, steps: int) -> tuple[np.ndarray, np.ndarray]:
     for i in range(steps):
         x, y, shape = j.x(i), j.y(i), j.xShape(i)
         if x is None or y is None:
-            raise RecorderError(f"{j.origin} line {j.line}: step {i} fed no input or labels the recorder saw")
+            raise RecorderError(
+                f"{j.origin} line {j.line}: a training loop whose steps feed no token batches the recorder could "
+                "read (the port's models train on The Time Machine's character indices)"
+            )
         dims = tuple(int(d) for d in shape)
         xs.append(np.array(x, dtype=np.int32).reshape(dims))
         ys.append(np.array(y, dtype=np.int32).reshape(dims))

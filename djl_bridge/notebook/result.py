@@ -67,7 +67,7 @@ class NotebookResult:
     displays: list[str]
     refused: list[str]  # URLs the notebook opened that are not served
     behaviours: list[str]  # registered behaviours read from the notebook's blocks (StateSignature)
-    recorder_problem: str = ""  # the recorder's own failure, if any: then no loop can be compared
+    recorder_problem: str = ""  # why the recorder failed, or why some loop could not be read (the rest can be)
     values: list[DataValue] = field(default_factory=list)  # the text pipeline's values its variables held
 
     def printed_by(self, loop: RecordedLoop) -> str:
