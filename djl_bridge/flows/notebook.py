@@ -5,8 +5,9 @@ The notebook side (a worker) records every loop the notebook runs by observing D
 (``notebook/recorded.py``). Each loop becomes a trace of the notebook side; the port trains on
 exactly the batches the loop fed, with its carried-or-fresh state per step, from the loop's own
 initial weights (and the gradients it started with), and records the same stages. Across engines
-each loop is judged against the envelope of its own run (the port again from nudged weights and
-in fast mode). Nothing here runs Java or matches the notebook's source.
+each loop is judged against the envelope of its own run (the port again from nudged weights, and
+in fast mode with every batch's rows reversed). Nothing here runs Java or matches the notebook's
+source.
 """
 
 from __future__ import annotations
