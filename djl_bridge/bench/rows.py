@@ -113,7 +113,8 @@ class SidesRunner:
 
         cfg = comparable(replace(s.cfg, layout_fix=True, mode="parity"), "pytorch", "java")
         t0 = time.perf_counter()
-        j, p = sides(concurrent)(cfg, s.data, "pytorch", "java", 0, lambda _m: None, lambda *_a: None)
+        ran = sides(concurrent)(cfg, s.data, "pytorch", "java", 0, lambda _m: None, lambda *_a: None)
+        j, p = ran.java, ran.port
         whole = time.perf_counter() - t0
         self.tokens = len(_dataset(s)[0]) * cfg.num_steps
         n = len(p.speeds)
