@@ -20,6 +20,11 @@ def data_file() -> Path:
 
 @pytest.fixture(scope="session")
 def jvm():
+    """This process's JVM on DJL's PyTorch engine (the tests' only in-process one). torch is imported first:
+    the engine turns libtorch's autograd off on the thread that loads it, and the bridge gives Python its
+    own mode back only where Python has torch loaded (``jvm/grad_mode.py``)."""
+    import torch  # noqa: F401
+
     from djl_bridge import jvm as bridge
 
     return bridge.start()
@@ -27,11 +32,15 @@ def jvm():
 
 @pytest.fixture
 def manager(jvm):
-    from djl_bridge.jvm import jclass
+    """A DJL manager of this process's JVM, made inside ``java_call`` (the first one loads DJL's engine, which
+    turns libtorch's autograd off on this thread; ``java_call`` gives Python its own mode back)."""
+    from djl_bridge.jvm import java_call, jclass
 
-    m = jclass("ai.djl.ndarray.NDManager").newBaseManager()
+    with java_call():
+        m = jclass("ai.djl.ndarray.NDManager").newBaseManager()
     yield m
-    m.close()
+    with java_call():
+        m.close()
 
 
 def _java_trace(cfg, data, engine: str = "pytorch", **request):

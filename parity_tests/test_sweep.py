@@ -58,9 +58,10 @@ def test_a_job_table_is_a_matrix_over_its_lists(tmp_path):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 8
+    data = Path(os.environ["DJL_PARITY_DATA"]).resolve()  # the path the resolver checked (links followed)
     assert lines[0] == (
         f"OMP_NUM_THREADS=1 DJL_PARITY_THREADS=1 djl-parity train --impl python --model lstm --seed 0 --hidden 8 "
-        f"--out {tmp_path / 'o' / 'jobs' / 'train-lstm-seed0-small'} --data {os.environ['DJL_PARITY_DATA']}"
+        f"--out {tmp_path / 'o' / 'jobs' / 'train-lstm-seed0-small'} --data {data}"
     )
     assert lines[-1].split(" --out ")[0].endswith("--model gru --seed 1 --hidden 16 --max-tokens 2000")
     assert len({line.split(" --out ")[1] for line in lines}) == 8, "each job has its own folder"
