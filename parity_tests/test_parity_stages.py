@@ -150,6 +150,23 @@ def test_an_envelope_series_is_the_largest_drift_so_far():
     assert np.allclose(measure(ref, {"nudged": other}, 0.0).losses, [0.0, 0.1, 0.1, 0.3])
 
 
+def test_a_small_parameters_squared_gradients_are_judged_at_the_steps_gradient_scale():
+    """A bias whose gradient is a cancelling sum rounds at the scale of the step's largest gradient: across
+    engines its squared sum may move by 2 sqrt(sq) rows ULP(norm), not only by rows ULP of its own value."""
+    from djl_bridge.parity.envelope import Envelope
+    from djl_bridge.parity.judges import Context, enveloped
+    from djl_bridge.parity.stages import stages
+
+    stage = next(s for s in stages("steps") if s.name == "steps.grad_sq")
+    ref = np.array([[1.0, 1.5e-4]])  # a weight's and a bias's squared gradients at one step
+    env = Envelope(("x",), {}, np.zeros(1), np.zeros(1), np.zeros((1, 2)), np.zeros(0), 0.0, 0.0)
+    ctx = Context("engine:mxnet", RunConfig(batch_size=32, num_steps=20), env, ("w", "b"))
+    within = enveloped(stage, ref, ref + [[0, 5e-8]], ctx)
+    beyond = enveloped(stage, ref, ref + [[0, 5e-5]], ctx)
+    assert within.status != FAILED
+    assert beyond.status == FAILED and beyond.first_bad == "step 1, parameter b"
+
+
 def test_a_difference_no_cause_explains_fails():
     result = compare_stage("vocab", ["a", "b"], ["a", "c"], "fast")
     assert result.status == FAILED and result.cause is None

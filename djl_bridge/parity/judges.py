@@ -6,8 +6,10 @@
 - float stages across engines are judged against the run's own envelope (``parity/envelope.py``):
   element by element within :data:`~djl_bridge.parity.envelope.FACTOR` times the measured
   self-drift, never below the float32 error of summing a step's rows (another engine sums them in
-  another order: sqrt(rows) ULP of the stage's magnitude per step) and never beyond the cap of the
-  registered cause ``engine-rounding``.
+  another order: sqrt(rows) ULP of the stage's magnitude per step; for a parameter's squared
+  gradients, each gradient off by that at the scale of the step's largest gradient, which a bias
+  whose gradient is a cancelling sum needs) and, at step 1, within the cap of the registered cause
+  ``engine-rounding``.
 """
 
 from __future__ import annotations
@@ -100,8 +102,10 @@ def _floor(stage: str, a, ctx: Context) -> float | np.ndarray:
         return rows * grads_ulp * cfg.lr
     if stage in ("steps.loss", "steps.grad_norm"):
         return rows * _ulp(a)
-    if stage == "steps.grad_sq":
-        return 2 * rows * _ulp(a)
+    if stage == "steps.grad_sq":  # sum of g^2 with each g off by rows ULP of the step's largest gradient (<= norm)
+        sq = np.asarray(a, np.float64)
+        norm = np.sqrt(sq.sum(axis=1, keepdims=True))
+        return 2 * rows * np.maximum(_ulp(sq), np.sqrt(sq) * _ulp(norm))
     if stage == "epochs.perplexity":
         ppl = np.asarray(a, np.float64)
         return ppl * rows * _ulp(np.log(ppl))
