@@ -317,7 +317,8 @@ def test_the_self_attach_leaves_no_socket_in_tmp(runs):
     """The agent attaches to its own JVM, whose attach listener then listens on /tmp/.java_pid<pid>; only an
     orderly JVM exit removes it, which a worker's JVM never has, so the recorder removes it at once (this
     process's JVM recorded on the PyTorch engine in ``runs``)."""
-    assert not Path(f"/tmp/.java_pid{os.getpid()}").exists()
+    attach_dir = Path("/tmp")  # HotSpot's attach-listener folder on Linux, fixed whatever $TMPDIR says
+    assert not (attach_dir / f".java_pid{os.getpid()}").exists()
 
 
 def test_recording_off_leaves_the_notebook_unchanged(runs, jvm, data_file):

@@ -140,20 +140,25 @@ def _envelope_key(request: Request) -> str:
         return cache.key(request, "envelope")
 
 
+def _measured(request: Request, reference: Trace | Callable[[], Trace], say: Progress) -> tuple[Trace, Envelope]:
+    """The envelope's two runs of ``request`` at once, a share of the threads each, against ``reference``; a
+    reference still to run (a task) runs at once with them."""
+    say("python: the envelope of this run (the port from nudged weights; in fast mode with its rows reversed)")
+    t0, runs, share = time.perf_counter(), _perturbed(request), _share()
+    tasks = [lambda r=r: with_threads(share, port.run, r) for r in runs.values()]
+    if callable(reference):
+        reference, *traces = at_once(reference, *tasks)
+    else:
+        traces = at_once(*tasks)
+    return reference, measure(reference, dict(zip(runs, traces)), time.perf_counter() - t0)
+
+
 def envelope_of(reference: Trace, request: Request, say: Progress) -> tuple[Envelope, bool]:
     """The run's envelope: the port again from last-bit-nudged weights, and through fast-mode kernels with every
     batch's rows in reverse order, the two at once (kept in the cache under the run's own request); and
     whether it came from the cache."""
     request = replace(request, init=reference.init, layout_logits=False)
-
-    def measured() -> Envelope:
-        say("python: the envelope of this run (the port from nudged weights; in fast mode with its rows reversed)")
-        t0 = time.perf_counter()
-        runs, share = _perturbed(request), _share()
-        traces = at_once(*(lambda r=r: with_threads(share, port.run, r) for r in runs.values()))
-        return measure(reference, dict(zip(runs, traces)), time.perf_counter() - t0)
-
-    return cache.cached(_envelope_key(request), Envelope, measured)
+    return cache.cached(_envelope_key(request), Envelope, lambda: _measured(request, reference, say)[1])
 
 
 def port_and_envelope(
@@ -167,15 +172,13 @@ def port_and_envelope(
         return (reference, None, False) if engine == "pytorch" else (reference, *envelope_of(reference, request, say))
     k = _envelope_key(replace(request, layout_logits=False))
     found = cache.load(k, Envelope)
-    if found is not None:  # the port's own run as the envelope's was made (its key holds the thread count)
-        return with_threads(_share(), port_side(engine), request, on_epoch), found, True
-    say("python: and, at once, the envelope of this run (the port from nudged weights; in fast mode, rows reversed)")
-    t0, runs, share = time.perf_counter(), _perturbed(replace(request, layout_logits=False)), _share()
-    reference, *traces = at_once(
-        lambda: with_threads(share, port_side(engine), request, on_epoch),
-        *(lambda r=r: with_threads(share, port.run, r) for r in runs.values()),
-    )
-    envelope = measure(reference, dict(zip(runs, traces)), time.perf_counter() - t0)
+
+    def own() -> Trace:  # the port's own run with the envelope's threads (the cache key holds the thread count)
+        return with_threads(_share(), port_side(engine), request, on_epoch)
+
+    if found is not None:
+        return own(), found, True
+    reference, envelope = _measured(replace(request, layout_logits=False), own, say)
     cache.store(k, envelope)
     return reference, envelope, False
 
